@@ -1,0 +1,5 @@
+"""Training callbacks that Lightning does not ship."""
+
+from gan_lightning.callbacks.sample_grid import SampleGrid
+
+__all__ = ["SampleGrid"]

@@ -1,0 +1,146 @@
+"""Sample grids from fixed noise: to TensorBoard and as PNG files in the run directory.
+
+The fixed noise (and, for conditional models, labels) is drawn once from its own seeded generator
+and saved in checkpoints, so grids stay comparable across a resume. Conditional models get one row
+per class, in class order. 2-D toy data gets a scatter plot of samples over the real data instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytorch_lightning as pl  # noqa: E402
+import torch  # noqa: E402
+from pytorch_lightning.loggers import TensorBoardLogger  # noqa: E402
+from pytorch_lightning.utilities import rank_zero_only  # noqa: E402
+from torchvision.utils import make_grid, save_image  # noqa: E402
+
+from gan_lightning.noise import sample_noise  # noqa: E402
+
+
+class SampleGrid(pl.Callback):
+    """Every ``every_n_steps`` generator steps (and at the end), draw G(fixed z) and save it.
+
+    Args:
+        every_n_steps: period in generator steps; 0 disables periodic grids (the final one stays).
+        n_samples: images in an unconditional grid (points in a toy scatter plot: ``n_points``).
+        nrow: images per row (for conditional models: samples per class).
+        n_points: generated points in a toy-data scatter plot.
+        dirname: sub-folder of the run directory for the PNG files.
+        seed: seed of the fixed noise.
+    """
+
+    def __init__(
+        self,
+        every_n_steps: int = 500,
+        n_samples: int = 64,
+        nrow: int = 8,
+        n_points: int = 2000,
+        dirname: str = "samples",
+        seed: int = 1234,
+    ) -> None:
+        self.every_n_steps = every_n_steps
+        self.n_samples = n_samples
+        self.nrow = nrow
+        self.n_points = n_points
+        self.dirname = dirname
+        self.seed = seed
+        self.z: torch.Tensor | None = None
+        self.labels: torch.Tensor | None = None
+        self.last_written_step = -1
+
+    # --- fixed noise, saved in checkpoints ----------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"z": self.z, "labels": self.labels}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.z, self.labels = state_dict["z"], state_dict["labels"]
+
+    def _fixed_inputs(self, pl_module: pl.LightningModule, trainer: pl.Trainer) -> None:
+        if self.z is not None:
+            return
+        rng = torch.Generator().manual_seed(self.seed)
+        image_data = getattr(trainer.datamodule, "is_image", True)
+        if pl_module.conditional:
+            classes = torch.tensor(pl_module.classes)
+            per_class = self.nrow if image_data else max(1, self.n_points // len(classes))
+            self.labels = classes.repeat_interleave(per_class)
+        n = len(self.labels) if self.labels is not None else (self.n_samples if image_data else self.n_points)
+        self.z = sample_noise(pl_module.hparams.noise, n, pl_module.hparams.z_dim, "cpu", rng)
+
+    # --- hooks --------------------------------------------------------------------------------------
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._fixed_inputs(pl_module, trainer)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        step = int(pl_module.generator_step)
+        if self.every_n_steps > 0 and step % self.every_n_steps == 0:
+            self.write(trainer, pl_module, step)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = int(pl_module.generator_step)
+        if step != self.last_written_step:
+            self.write(trainer, pl_module, step)
+
+    # --- drawing ------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(self, pl_module: pl.LightningModule) -> torch.Tensor:
+        """G(fixed z [, labels]) in eval mode, on the CPU."""
+        was_training = pl_module.training
+        pl_module.eval()
+        labels = self.labels.to(pl_module.device) if self.labels is not None else None
+        samples = pl_module(self.z.to(pl_module.device), labels).float().cpu()
+        pl_module.train(was_training)
+        return samples
+
+    @rank_zero_only
+    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> Path:
+        """Save the grid (or scatter plot) as ``<run dir>/samples/step_XXXXXX.png`` and log it."""
+        self.last_written_step = step
+        out_dir = Path(trainer.default_root_dir) / self.dirname
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"step_{step:07d}.png"
+        samples = self.generate(pl_module)
+        tensorboard = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+        if samples.dim() == 4:
+            grid = make_grid(samples, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+            save_image(grid, path)
+            if tensorboard is not None:
+                tensorboard.add_image("samples", grid, global_step=step)
+        else:
+            figure = scatter_figure(samples, real_points(trainer, len(samples)), step)
+            figure.savefig(path, dpi=100)
+            if tensorboard is not None:
+                tensorboard.add_figure("samples", figure, global_step=step)
+            plt.close(figure)
+        return path
+
+
+def real_points(trainer: pl.Trainer, n: int) -> torch.Tensor | None:
+    """Up to ``n`` real 2-D points from the training set, for the scatter plot's background."""
+    dataset = getattr(trainer.datamodule, "train_set", None)
+    if dataset is None:
+        return None
+    idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n]
+    return torch.stack([dataset[int(i)][0] for i in idx])
+
+
+def scatter_figure(fake: torch.Tensor, real: torch.Tensor | None, step: int) -> plt.Figure:
+    """Generated points (N, 2) in orange over real points in grey."""
+    figure, ax = plt.subplots(figsize=(5, 5))
+    if real is not None:
+        ax.scatter(real[:, 0], real[:, 1], s=4, c="0.6", alpha=0.5, label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:orange", alpha=0.6, label="generated")
+    ax.set_title(f"generator step {step}")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right")
+    figure.tight_layout()
+    return figure

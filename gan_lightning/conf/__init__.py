@@ -1,0 +1,1 @@
+"""Hydra configuration groups of gan-lightning (shipped with the package)."""

@@ -1,0 +1,54 @@
+"""Turning composed Hydra configs into objects, and the checks that run before any training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, OmegaConf
+
+from gan_lightning.errors import ConfigError
+
+
+def build(node: DictConfig, **extra: Any) -> Any:
+    """Call ``node._target_`` with the node's other keys as plain Python values, plus ``extra``.
+
+    Unlike ``hydra.utils.instantiate`` this passes dicts and lists (never ``DictConfig``), so what a
+    model stores with ``save_hyperparameters`` loads back anywhere, and its errors reach the user as
+    they were raised.
+    """
+    kwargs = OmegaConf.to_container(node, resolve=True)
+    target = get_object(kwargs.pop("_target_"))
+    return target(**kwargs, **extra)
+
+
+def as_plain(node: DictConfig | None) -> Any:
+    """A config node as plain containers (``None`` for a missing or empty node)."""
+    if node is None:
+        return None
+    plain = OmegaConf.to_container(node, resolve=True)
+    return plain or None
+
+
+def check_run(cfg: DictConfig, output_dir: Path) -> None:
+    """Checks on the run as a whole, made before any data is loaded or file written."""
+    for key in ("ckpt_path", "init_from"):
+        path = cfg.get(key)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{key}={path}: no such file.")
+    if cfg.get("ckpt_path") and cfg.get("init_from"):
+        raise ConfigError(
+            "Give either ckpt_path (resume the same run exactly) or init_from (new run from its weights), not both."
+        )
+    max_steps = cfg.trainer.get("max_steps", -1)
+    if max_steps == 0 or max_steps < -1:
+        raise ConfigError(f"trainer.max_steps must be positive (generator steps) or -1 for no limit, got {max_steps}.")
+    if cfg.get("scheduler") and cfg.scheduler.get("total_iters", 1) <= 0:
+        raise ConfigError("scheduler=linear decays to zero over trainer.max_steps: set trainer.max_steps=N.")
+    existing = sorted((output_dir / "checkpoints").glob("*.ckpt"))
+    if existing and not cfg.get("ckpt_path"):
+        raise ConfigError(
+            f"The run directory {output_dir} already holds checkpoints ({existing[0].name}, ...). Nothing was "
+            "changed. Choose a new directory (hydra.run.dir=...) or resume with ckpt_path=...."
+        )

@@ -1,0 +1,5 @@
+"""GAN LightningModules. Each family is one module here plus one config in ``conf/model/``."""
+
+from gan_lightning.models.gan import GAN
+
+__all__ = ["GAN"]

@@ -1,0 +1,143 @@
+"""DCGAN networks (Radford et al., 2016) for square images of any side divisible by 4 (28, 32, 64, ...).
+
+Generator: dense projection of z to a ``start x start`` map, then transposed convolutions (kernel 4,
+stride 2) that double the side, BatchNorm + ReLU, tanh output. Discriminator: the mirror image with
+strided convolutions, LeakyReLU 0.2 and BatchNorm on every layer but the first, then a dense logit.
+
+Sizes follow :func:`conv_plan`: 28 -> 7x7 start and 2 doublings; 32 -> 2x2 and 4; 64 -> 4x4 and 4.
+The widest map has ``base_channels * 2**(n-1)`` channels (512 for 32x32 with the default 64).
+
+Conditioning (``num_classes``): the label embedding is projected to one extra ``start x start``
+channel stacked on the generator's first feature map, and to one extra full-size channel stacked on
+the discriminator's input image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from gan_lightning.errors import ConfigError
+
+MAX_DOUBLINGS = 4
+
+
+def conv_plan(side: int) -> tuple[int, int]:
+    """Return ``(start, doublings)`` with ``start * 2**doublings == side``.
+
+    Uses as many doublings as the side allows, at most 4, keeping ``start >= 2``.
+    """
+    if side < 8 or side % 4:
+        raise ConfigError(
+            f"Image size {side} is not supported by the convolutional networks: the side must be a "
+            "multiple of 4 and at least 8 (e.g. 28, 32, 64). Set data.image_size accordingly."
+        )
+    doublings = 0
+    while doublings < MAX_DOUBLINGS and side % (2 ** (doublings + 1)) == 0 and side // 2 ** (doublings + 1) >= 2:
+        doublings += 1
+    return side // 2**doublings, doublings
+
+
+def _check_image_shape(shape: Sequence[int]) -> tuple[int, int]:
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise ConfigError(
+            f"The convolutional networks need square images shaped (C, H, W), got data shape {tuple(shape)}. "
+            "For 2-D toy data use an MLP model (model=gan, or model.arch=mlp)."
+        )
+    return shape[0], shape[1]
+
+
+def _label_map(num_classes: int, embed_dim: int | None, side: int) -> nn.Sequential:
+    """labels (N,) -> one (N, 1, side, side) channel."""
+    dim = embed_dim or num_classes
+    return nn.Sequential(nn.Embedding(num_classes, dim), nn.Linear(dim, side * side), nn.Unflatten(1, (1, side, side)))
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """N(0, 0.02) for (transposed) convolutions and dense layers, N(1, 0.02) for BatchNorm scales."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """z (N, z_dim) [+ labels (N,)] -> images (N, C, S, S) in [-1, 1]."""
+
+    def __init__(
+        self,
+        z_dim: int,
+        out_shape: Sequence[int],
+        base_channels: int = 64,
+        num_classes: int | None = None,
+        embed_dim: int | None = None,
+        tanh_output: bool = True,
+    ) -> None:
+        super().__init__()
+        channels, side = _check_image_shape(out_shape)
+        self.start, doublings = conv_plan(side)
+        width = base_channels * 2 ** (doublings - 1)
+        self.project = nn.Sequential(
+            nn.Linear(z_dim, width * self.start**2, bias=False),
+            nn.Unflatten(1, (width, self.start, self.start)),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+        )
+        self.label_map = _label_map(num_classes, embed_dim, self.start) if num_classes else None
+        in_ch = width + (1 if self.label_map is not None else 0)
+        layers: list[nn.Module] = []
+        for i in range(doublings):
+            last = i == doublings - 1
+            out_ch = channels if last else width // 2 ** (i + 1)
+            layers.append(nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=last))
+            if not last:
+                layers += [nn.BatchNorm2d(out_ch), nn.ReLU(True)]
+            in_ch = out_ch
+        layers.append(nn.Tanh() if tanh_output else nn.Identity())
+        self.upsample = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        h = self.project(z)
+        if self.label_map is not None:
+            h = torch.cat([h, self.label_map(labels)], dim=1)
+        return self.upsample(h)
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (N, C, S, S) [+ labels (N,)] -> logits (N,)."""
+
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        base_channels: int = 64,
+        num_classes: int | None = None,
+        embed_dim: int | None = None,
+        leaky_slope: float = 0.2,
+    ) -> None:
+        super().__init__()
+        channels, side = _check_image_shape(in_shape)
+        start, doublings = conv_plan(side)
+        self.label_map = _label_map(num_classes, embed_dim, side) if num_classes else None
+        in_ch = channels + (1 if self.label_map is not None else 0)
+        layers: list[nn.Module] = []
+        for i in range(doublings):
+            out_ch = base_channels * 2**i
+            layers.append(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(out_ch))
+            layers.append(nn.LeakyReLU(leaky_slope, True))
+            in_ch = out_ch
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(in_ch * start * start, 1))
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        if self.label_map is not None:
+            x = torch.cat([x, self.label_map(labels)], dim=1)
+        return self.head(self.features(x)).squeeze(1)

@@ -1,0 +1,74 @@
+"""``python -m gan_lightning``: train one GAN (or, with ``-m``, a sweep of them) from a Hydra config."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from gan_lightning.config import as_plain, build, check_run
+from gan_lightning.errors import ConfigError, DatasetNotFoundError
+from gan_lightning.steps import optimizer_steps_per_batch, register_resolvers, to_optimizer_steps
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
+    """Build data, model, callbacks, loggers and trainer from ``cfg``; fit; return the final metrics."""
+    check_run(cfg, output_dir)
+    if cfg.seed is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+
+    datamodule = build(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    model = build(
+        cfg.model,
+        data_shape=list(datamodule.data_shape),
+        num_classes=datamodule.num_classes,
+        classes=datamodule.classes,
+        tanh_output=datamodule.is_image,
+        optimizer=as_plain(cfg.optimizer),
+        scheduler=as_plain(cfg.get("scheduler")),
+    )
+    if cfg.init_from:
+        model.load_network_weights(cfg.init_from)
+        log.info("Initialised G and D from %s", cfg.init_from)
+
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        max_steps=to_optimizer_steps(cfg.trainer.max_steps, optimizer_steps_per_batch(cfg)),
+        callbacks=callbacks,
+        logger=loggers or False,
+    )
+    for logger in trainer.loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    log.info("Run directory: %s", output_dir)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    return {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry point; user errors are printed as one clear message (exit code 2)."""
+    try:
+        metrics = train(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except (ConfigError, DatasetNotFoundError) as err:
+        print(f"Error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return metrics.get("train/g_loss")
+
+
+register_resolvers()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Shared fixtures: tiny datasets written to temp dirs, and Hydra-composed configs of the real app."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+from PIL import Image
+
+from gan_lightning.steps import register_resolvers
+
+register_resolvers()
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array in the IDX format of MNIST (magic 0x08 = ubyte, then the dims)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def make_mnist_like(root: Path, folder: str = "MNIST", n_train: int = 64, n_test: int = 32, seed: int = 0) -> Path:
+    """A tiny MNIST-format dataset under ``root/folder/raw``: blobs whose position encodes the label."""
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        labels = np.arange(n) % 10
+        images = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
+        for i, label in enumerate(labels):
+            r, c = 2 + 2 * label, 4 + label
+            images[i, r : r + 8, c : c + 8] = 255
+        write_idx(root / folder / "raw" / f"{split}-images-idx3-ubyte", images)
+        write_idx(root / folder / "raw" / f"{split}-labels-idx1-ubyte", labels)
+    return root
+
+
+@pytest.fixture
+def mnist_root(tmp_path: Path) -> Path:
+    """A data root holding tiny MNIST and Fashion-MNIST files (64 train, 32 test images each)."""
+    root = tmp_path / "data"
+    make_mnist_like(root, "MNIST")
+    make_mnist_like(root, "FashionMNIST", seed=1)
+    return root
+
+
+def make_image_folder(root: Path, classes: tuple[str, ...] = ("cats", "dogs"), per_class: int = 6) -> Path:
+    """PNG files of odd sizes, one sub-folder per class (no sub-folders when ``classes`` is empty)."""
+    rng = np.random.default_rng(0)
+    folders = [root / c for c in classes] or [root]
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = (rng.random((40 + i, 50, 3)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / f"img_{i}.png")
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    return make_image_folder(tmp_path / "images")
+
+
+@pytest.fixture
+def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
+    """Compose the app's real config with overrides, as `python -m gan_lightning` would (no run)."""
+
+    def _compose(*overrides: str) -> DictConfig:
+        GlobalHydra.instance().clear()
+        with initialize_config_module(config_module="gan_lightning.conf", version_base="1.3"):
+            cfg = compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
+        output_dir = tmp_path / "run"
+        with open_dict(cfg):
+            cfg.hydra.runtime.output_dir = str(output_dir)
+        HydraConfig.instance().set_config(cfg)
+        return cfg
+
+    yield _compose
+    GlobalHydra.instance().clear()
