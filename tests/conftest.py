@@ -70,16 +70,21 @@ def image_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
-    """Compose the app's real config with overrides, as `python -m gan_lightning` would (no run)."""
+    """Compose the app's real config with overrides, as `python -m gan_lightning` would (no run).
 
-    def _compose(*overrides: str) -> DictConfig:
+    ``out`` is the run directory (default ``tmp_path/run``), what Hydra's run dir would be.
+    """
+
+    def _compose(*overrides: str, out: Path | None = None) -> DictConfig:
         GlobalHydra.instance().clear()
         with initialize_config_module(config_module="gan_lightning.conf", version_base="1.3"):
             cfg = compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
-        output_dir = tmp_path / "run"
+        output_dir = out or tmp_path / "run"
         with open_dict(cfg):
             cfg.hydra.runtime.output_dir = str(output_dir)
         HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]  # as in a real run, the job's config holds no `hydra` node
         return cfg
 
     yield _compose
