@@ -39,16 +39,19 @@ def check_run(cfg: DictConfig, output_dir: Path) -> None:
             raise ConfigError(f"{key}={path}: no such file.")
     if cfg.get("ckpt_path") and cfg.get("init_from"):
         raise ConfigError(
-            "Give either ckpt_path (resume the same run exactly) or init_from (new run from its weights), not both."
+            "Give either ckpt_path (resume the same run exactly) or init_from (a new run from its weights), "
+            "not both."
         )
     max_steps = cfg.trainer.get("max_steps", -1)
     if max_steps == 0 or max_steps < -1:
-        raise ConfigError(f"trainer.max_steps must be positive (generator steps) or -1 for no limit, got {max_steps}.")
+        raise ConfigError(
+            f"trainer.max_steps must be positive (generator steps) or -1 for no limit, got {max_steps}."
+        )
     if cfg.get("scheduler") and cfg.scheduler.get("total_iters", 1) <= 0:
         raise ConfigError("scheduler=linear decays to zero over trainer.max_steps: set trainer.max_steps=N.")
     existing = sorted((output_dir / "checkpoints").glob("*.ckpt"))
     if existing and not cfg.get("ckpt_path"):
         raise ConfigError(
-            f"The run directory {output_dir} already holds checkpoints ({existing[0].name}, ...). Nothing was "
-            "changed. Choose a new directory (hydra.run.dir=...) or resume with ckpt_path=...."
+            f"The run directory {output_dir} already holds checkpoints ({existing[0].name}, ...). "
+            "Nothing was changed. Choose a new directory (hydra.run.dir=...) or resume with ckpt_path=...."
         )

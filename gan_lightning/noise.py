@@ -13,7 +13,9 @@ PRIORS = ("normal", "uniform")
 def check_prior(prior: str) -> None:
     """Raise a :class:`ConfigError` naming the valid priors when ``prior`` is not one of them."""
     if prior not in PRIORS:
-        raise ConfigError(f"Unknown noise prior '{prior}'. Choose one of: {', '.join(PRIORS)} (model.noise=...).")
+        raise ConfigError(
+            f"Unknown noise prior '{prior}'. Choose one of: {', '.join(PRIORS)} (model.noise=...)."
+        )
 
 
 def sample_noise(

@@ -24,5 +24,6 @@ def register_resolvers() -> None:
     """Register ``${optimizer_steps:N}`` for configs (N generator steps -> optimizer steps)."""
     if not OmegaConf.has_resolver("optimizer_steps"):
         OmegaConf.register_new_resolver(
-            "optimizer_steps", lambda n, *, _root_: to_optimizer_steps(int(n), optimizer_steps_per_batch(_root_))
+            "optimizer_steps",
+            lambda n, *, _root_: to_optimizer_steps(int(n), optimizer_steps_per_batch(_root_)),
         )

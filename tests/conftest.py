@@ -28,7 +28,9 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def make_mnist_like(root: Path, folder: str = "MNIST", n_train: int = 64, n_test: int = 32, seed: int = 0) -> Path:
+def make_mnist_like(
+    root: Path, folder: str = "MNIST", n_train: int = 64, n_test: int = 32, seed: int = 0
+) -> Path:
     """A tiny MNIST-format dataset under ``root/folder/raw``: blobs whose position encodes the label."""
     rng = np.random.default_rng(seed)
     for split, n in (("train", n_train), ("t10k", n_test)):

@@ -49,7 +49,9 @@ def test_seeded_generator_is_reproducible(prior: str) -> None:
 
 def test_successive_draws_differ() -> None:
     gen = torch.Generator().manual_seed(0)
-    assert not torch.allclose(sample_noise("normal", 4, 4, generator=gen), sample_noise("normal", 4, 4, generator=gen))
+    assert not torch.allclose(
+        sample_noise("normal", 4, 4, generator=gen), sample_noise("normal", 4, 4, generator=gen)
+    )
 
 
 @pytest.mark.parametrize("prior", ["gaussian", "Normal", ""])

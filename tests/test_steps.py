@@ -13,7 +13,9 @@ def test_no_limit_stays_minus_one(per_batch: int) -> None:
     assert to_optimizer_steps(-1, per_batch) == -1
 
 
-@pytest.mark.parametrize(("n", "n_critic", "expected"), [(0, 1, 0), (1, 1, 2), (100, 1, 200), (100, 4, 500), (7, 5, 42)])
+@pytest.mark.parametrize(
+    ("n", "n_critic", "expected"), [(0, 1, 0), (1, 1, 2), (100, 1, 200), (100, 4, 500), (7, 5, 42)]
+)
 def test_to_optimizer_steps(n: int, n_critic: int, expected: int) -> None:
     assert to_optimizer_steps(n, n_critic + 1) == expected
 

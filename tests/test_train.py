@@ -46,8 +46,13 @@ def test_every_model_trains_on_mnist_like(compose_cfg, mnist_root, model, data):
 @pytest.mark.parametrize("size", [32, 64])
 def test_models_train_on_image_folder(compose_cfg, image_folder, model, size):
     _, out = run(
-        compose_cfg, f"model={model[0]}", *model[1:], "data=image_folder", f"data.path={image_folder}",
-        f"data.image_size={size}", "data.batch_size=4",
+        compose_cfg,
+        f"model={model[0]}",
+        *model[1:],
+        "data=image_folder",
+        f"data.path={image_folder}",
+        f"data.image_size={size}",
+        "data.batch_size=4",
     )
     assert load_last(out)["state_dict"]["generator_step"].item() == 3
 
@@ -55,7 +60,9 @@ def test_models_train_on_image_folder(compose_cfg, image_folder, model, size):
 @pytest.mark.parametrize("model", ["gan", "cgan"])
 @pytest.mark.parametrize("kind", ["ring", "grid"])
 def test_mlp_models_train_on_toy_mixture(compose_cfg, model, kind):
-    _, out = run(compose_cfg, f"model={model}", "data=gaussian_mixture", f"data.kind={kind}", "data.n_samples=512")
+    _, out = run(
+        compose_cfg, f"model={model}", "data=gaussian_mixture", f"data.kind={kind}", "data.n_samples=512"
+    )
     assert load_last(out)["state_dict"]["generator_step"].item() == 3
     assert (out / "samples" / "step_0000003.png").is_file()
 
@@ -74,14 +81,23 @@ def test_max_steps_counts_generator_steps(compose_cfg, mnist_root, n_critic):
     checkpoint = load_last(out)
     assert checkpoint["state_dict"]["generator_step"].item() == 4
     assert checkpoint["global_step"] == 4 * (n_critic + 1)  # Lightning counts optimizer steps
+    d_state, g_state = (next(iter(opt["state"].values())) for opt in checkpoint["optimizer_states"])
+    assert (d_state["step"].item(), g_state["step"].item()) == (4 * n_critic, 4)
 
 
 def test_tensorboard_has_losses_scores_learning_rates_and_images(compose_cfg, mnist_root):
     _, out = run(compose_cfg, "model=cgan", f"data.root={mnist_root}", "trainer.log_every_n_steps=1")
     events = read_events(out / "tensorboard")
     scalars = set(events.Tags()["scalars"])
-    for tag in ("train/d_loss", "train/g_loss", "train/D(x)", "train/D(G(z))_before_d_step",
-                "train/D(G(z))_after_d_step", "lr/g", "lr/d"):
+    for tag in (
+        "train/d_loss",
+        "train/g_loss",
+        "train/D(x)",
+        "train/D(G(z))_before_d_step",
+        "train/D(G(z))_after_d_step",
+        "lr/g",
+        "lr/d",
+    ):
         assert tag in scalars, f"{tag} missing from {sorted(scalars)}"
     assert len(events.Scalars("train/d_loss")) == 3
     assert events.Tags()["images"] == ["samples"]
@@ -99,8 +115,15 @@ def test_same_seed_same_weights_other_seed_other_weights(compose_cfg, mnist_root
 
 
 def test_learning_rate_schedule_is_stepped_per_generator_step(compose_cfg, mnist_root):
-    _, out = run(compose_cfg, "scheduler=step", "scheduler.step_size=2", "scheduler.gamma=0.1",
-                 "trainer.max_steps=4", "trainer.log_every_n_steps=1", f"data.root={mnist_root}")
+    _, out = run(
+        compose_cfg,
+        "scheduler=step",
+        "scheduler.step_size=2",
+        "scheduler.gamma=0.1",
+        "trainer.max_steps=4",
+        "trainer.log_every_n_steps=1",
+        f"data.root={mnist_root}",
+    )
     lr_g = [e.value for e in read_events(out / "tensorboard").Scalars("lr/g")]
     assert lr_g == pytest.approx([2e-4, 2e-5, 2e-5, 2e-6])  # logged after each step's scheduler.step()
 
@@ -115,8 +138,13 @@ def test_resume_with_ckpt_path_continues_the_run(compose_cfg, mnist_root, tmp_pa
     first = compose_cfg(*QUICK, "trainer.max_steps=2", f"data.root={mnist_root}", out=tmp_path / "a")
     train(first, tmp_path / "a")
     start = load_last(tmp_path / "a")
-    resumed = compose_cfg(*QUICK, "trainer.max_steps=4", f"data.root={mnist_root}",
-                          f"ckpt_path={tmp_path / 'a' / 'checkpoints' / 'last.ckpt'}", out=tmp_path / "b")
+    resumed = compose_cfg(
+        *QUICK,
+        "trainer.max_steps=4",
+        f"data.root={mnist_root}",
+        f"ckpt_path={tmp_path / 'a' / 'checkpoints' / 'last.ckpt'}",
+        out=tmp_path / "b",
+    )
     train(resumed, tmp_path / "b")
     end = load_last(tmp_path / "b")
     assert end["state_dict"]["generator_step"].item() == 4
@@ -130,8 +158,15 @@ def test_resume_with_ckpt_path_continues_the_run(compose_cfg, mnist_root, tmp_pa
 def test_init_from_copies_weights_with_fresh_optimizers(compose_cfg, mnist_root, tmp_path):
     train(compose_cfg(*QUICK, f"data.root={mnist_root}", out=tmp_path / "a"), tmp_path / "a")
     source = tmp_path / "a" / "checkpoints" / "last.ckpt"
-    cfg = compose_cfg(*QUICK, "trainer.max_steps=1", "optimizer.lr_g=1e-5", "optimizer.lr_d=1e-5",
-                      f"init_from={source}", f"data.root={mnist_root}", out=tmp_path / "b")
+    cfg = compose_cfg(
+        *QUICK,
+        "trainer.max_steps=1",
+        "optimizer.lr_g=1e-5",
+        "optimizer.lr_d=1e-5",
+        f"init_from={source}",
+        f"data.root={mnist_root}",
+        out=tmp_path / "b",
+    )
     train(cfg, tmp_path / "b")
     tuned = load_last(tmp_path / "b")
     assert tuned["state_dict"]["generator_step"].item() == 1  # a new run, counted from zero
@@ -186,14 +221,22 @@ def test_empty_folder_and_unsupported_size(compose_cfg, tmp_path, image_folder):
     cfg = compose_cfg(*QUICK, "data=image_folder", f"data.path={tmp_path / 'empty'}")
     with pytest.raises(ConfigError, match="holds no images"):
         train(cfg, Path(cfg.paths.output_dir))
-    cfg = compose_cfg(*QUICK, "model=dcgan", "data=image_folder", f"data.path={image_folder}", "data.image_size=30",
-                      "data.batch_size=4")
+    cfg = compose_cfg(
+        *QUICK,
+        "model=dcgan",
+        "data=image_folder",
+        f"data.path={image_folder}",
+        "data.image_size=30",
+        "data.batch_size=4",
+    )
     with pytest.raises(ConfigError, match="Image size 30 is not supported"):
         train(cfg, Path(cfg.paths.output_dir))
 
 
 def test_missing_dataset_names_folder_and_files(compose_cfg, tmp_path):
-    cfg = compose_cfg(*QUICK, "data=fashion_mnist", f"data.root={tmp_path / 'nothing'}", "data.download=false")
+    cfg = compose_cfg(
+        *QUICK, "data=fashion_mnist", f"data.root={tmp_path / 'nothing'}", "data.download=false"
+    )
     with pytest.raises(DatasetNotFoundError) as info:
         train(cfg, Path(cfg.paths.output_dir))
     message = str(info.value)
@@ -209,5 +252,7 @@ def test_failing_run_leaves_existing_checkpoints_untouched(compose_cfg, mnist_ro
     with pytest.raises(ConfigError, match="already holds checkpoints"):
         train(cfg, tmp_path / "a")  # same run directory again, without ckpt_path
     with pytest.raises(ConfigError, match="no such file"):
-        train(compose_cfg(*QUICK, f"ckpt_path={tmp_path / 'missing.ckpt'}", out=tmp_path / "c"), tmp_path / "c")
+        train(
+            compose_cfg(*QUICK, f"ckpt_path={tmp_path / 'missing.ckpt'}", out=tmp_path / "c"), tmp_path / "c"
+        )
     assert last.read_bytes() == before

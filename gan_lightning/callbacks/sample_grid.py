@@ -109,7 +109,9 @@ class SampleGrid(pl.Callback):
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"step_{step:07d}.png"
         samples = self.generate(pl_module)
-        tensorboard = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+        tensorboard = next(
+            (lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None
+        )
         if samples.dim() == 4:
             grid = make_grid(samples, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
             save_image(grid, path)

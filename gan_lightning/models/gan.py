@@ -87,7 +87,9 @@ class GAN(pl.LightningModule):
             generator_kwargs=arch_options.get("generator"),
             discriminator_kwargs=arch_options.get("discriminator"),
         )
-        self.classes = list(classes) if classes is not None else (list(range(num_classes)) if num_classes else None)
+        self.classes = (
+            list(classes) if classes is not None else (list(range(num_classes)) if num_classes else None)
+        )
         # Generator steps taken so far; a buffer, so that it is saved in checkpoints.
         self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
 
@@ -183,11 +185,13 @@ class GAN(pl.LightningModule):
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
         if state is None:
-            raise ConfigError(f"'{checkpoint_path}' is not a gan-lightning checkpoint (no 'state_dict' in it).")
+            raise ConfigError(
+                f"'{checkpoint_path}' is not a gan-lightning checkpoint (no 'state_dict' in it)."
+            )
         for name in ("generator", "discriminator"):
             network = getattr(self, name)
             prefix = f"{name}."
-            weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             try:
                 network.load_state_dict(weights)
             except RuntimeError as err:
@@ -204,12 +208,19 @@ def _as_list(x: Any) -> list:
 
 
 def _check_options(
-    z_dim: int, n_critic: int, real_label: float, optimizer: dict | None, conditional: bool, num_classes: int | None
+    z_dim: int,
+    n_critic: int,
+    real_label: float,
+    optimizer: dict | None,
+    conditional: bool,
+    num_classes: int | None,
 ) -> None:
     if z_dim <= 0:
         raise ConfigError(f"model.z_dim must be a positive integer, got {z_dim}.")
     if n_critic < 1:
-        raise ConfigError(f"model.n_critic must be at least 1 (discriminator steps per generator step), got {n_critic}.")
+        raise ConfigError(
+            f"model.n_critic must be at least 1 (discriminator steps per generator step), got {n_critic}."
+        )
     if not 0.0 < real_label <= 1.0:
         raise ConfigError(f"model.real_label must be in (0, 1], got {real_label}.")
     if optimizer is None:

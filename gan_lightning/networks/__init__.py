@@ -33,17 +33,31 @@ def build_networks(
 ) -> tuple[nn.Module, nn.Module]:
     """Build ``(generator, discriminator)`` of architecture ``arch`` for data of ``data_shape``."""
     if arch not in ARCHITECTURES:
-        raise ConfigError(f"Unknown architecture '{arch}'. Choose one of: {', '.join(ARCHITECTURES)} (model.arch=...).")
+        raise ConfigError(
+            f"Unknown architecture '{arch}'. Choose one of: {', '.join(ARCHITECTURES)} (model.arch=...)."
+        )
     generator_cls, discriminator_cls = ARCHITECTURES[arch]
     try:
         generator = generator_cls(
-            z_dim=z_dim, out_shape=data_shape, num_classes=num_classes, tanh_output=tanh_output,
+            z_dim=z_dim,
+            out_shape=data_shape,
+            num_classes=num_classes,
+            tanh_output=tanh_output,
             **(generator_kwargs or {}),
         )
-        discriminator = discriminator_cls(in_shape=data_shape, num_classes=num_classes, **(discriminator_kwargs or {}))
+        discriminator = discriminator_cls(
+            in_shape=data_shape, num_classes=num_classes, **(discriminator_kwargs or {})
+        )
     except TypeError as err:
         raise ConfigError(f"Bad network option for model.arch={arch}: {err}") from err
     return generator, discriminator
 
 
-__all__ = ["ARCHITECTURES", "build_networks", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator", "MLPDiscriminator"]
+__all__ = [
+    "ARCHITECTURES",
+    "build_networks",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "MLPGenerator",
+    "MLPDiscriminator",
+]

@@ -35,7 +35,9 @@ def conv_plan(side: int) -> tuple[int, int]:
             "multiple of 4 and at least 8 (e.g. 28, 32, 64). Set data.image_size accordingly."
         )
     doublings = 0
-    while doublings < MAX_DOUBLINGS and side % (2 ** (doublings + 1)) == 0 and side // 2 ** (doublings + 1) >= 2:
+    while (
+        doublings < MAX_DOUBLINGS and side % (2 ** (doublings + 1)) == 0 and side // 2 ** (doublings + 1) >= 2
+    ):
         doublings += 1
     return side // 2**doublings, doublings
 
@@ -52,7 +54,9 @@ def _check_image_shape(shape: Sequence[int]) -> tuple[int, int]:
 def _label_map(num_classes: int, embed_dim: int | None, side: int) -> nn.Sequential:
     """labels (N,) -> one (N, 1, side, side) channel."""
     dim = embed_dim or num_classes
-    return nn.Sequential(nn.Embedding(num_classes, dim), nn.Linear(dim, side * side), nn.Unflatten(1, (1, side, side)))
+    return nn.Sequential(
+        nn.Embedding(num_classes, dim), nn.Linear(dim, side * side), nn.Unflatten(1, (1, side, side))
+    )
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

@@ -13,7 +13,9 @@ import torch
 from torch import Tensor, nn
 
 
-def _hidden_stack(in_dim: int, widths: Sequence[int], slope: float, dropout: float, batch_norm: bool) -> nn.Sequential:
+def _hidden_stack(
+    in_dim: int, widths: Sequence[int], slope: float, dropout: float, batch_norm: bool
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width in widths:
         layers.append(nn.Linear(in_dim, width))

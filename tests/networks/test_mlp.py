@@ -128,7 +128,11 @@ def test_bad_kwarg(kwargs: dict) -> None:
 
 def test_kwargs_are_forwarded() -> None:
     gen, disc = build_networks(
-        "mlp", Z_DIM, (2,), generator_kwargs={"hidden_dims": [7]}, discriminator_kwargs={"hidden_dims": [5, 3]}
+        "mlp",
+        Z_DIM,
+        (2,),
+        generator_kwargs={"hidden_dims": [7]},
+        discriminator_kwargs={"hidden_dims": [5, 3]},
     )
     assert gen.head.in_features == 7
     assert disc.head.in_features == 3
