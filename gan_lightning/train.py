@@ -36,12 +36,15 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         tanh_output=datamodule.is_image,
         optimizer=as_plain(cfg.optimizer),
         scheduler=as_plain(cfg.get("scheduler")),
+        data=as_plain(cfg.data),
     )
     if cfg.init_from:
         model.load_network_weights(cfg.init_from)
         log.info("Initialised G and D from %s", cfg.init_from)
 
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    if cfg.get("metrics"):
+        callbacks.append(instantiate(cfg.metrics))
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer: pl.Trainer = instantiate(
         cfg.trainer,

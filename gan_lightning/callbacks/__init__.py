@@ -1,5 +1,6 @@
 """Training callbacks that Lightning does not ship."""
 
+from gan_lightning.callbacks.metrics import GANMetrics
 from gan_lightning.callbacks.sample_grid import SampleGrid
 
-__all__ = ["SampleGrid"]
+__all__ = ["GANMetrics", "SampleGrid"]

@@ -46,6 +46,8 @@ class GAN(pl.LightningModule):
         optimizer: ``{_target_: torch.optim.X, _partial_: true, lr_g, lr_d, **options}``.
         scheduler: ``None`` or a ``{_target_, _partial_: true, ...}`` LR scheduler, stepped once per
             generator step for both optimizers.
+        data: the data config the model is trained on, recorded so that ``sample`` and ``evaluate``
+            find the dataset again from the checkpoint alone.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class GAN(pl.LightningModule):
         real_label: float = 1.0,
         optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -177,6 +180,9 @@ class GAN(pl.LightningModule):
             {"scheduler": make_scheduler(opt_g), "interval": "step", "name": "lr/g"},
         ]
         return [opt_d, opt_g], schedulers
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["model_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
 
     # --- fine-tuning ----------------------------------------------------------------------------
 

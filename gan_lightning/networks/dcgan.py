@@ -104,7 +104,8 @@ class DCGANGenerator(nn.Module):
             in_ch = out_ch
         layers.append(nn.Tanh() if tanh_output else nn.Identity())
         self.upsample = nn.Sequential(*layers)
-        self.apply(init_dcgan_weights)
+        self.project.apply(init_dcgan_weights)  # the label map keeps PyTorch's init: N(0, 0.02)
+        self.upsample.apply(init_dcgan_weights)  # would shrink the label channel to almost nothing
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         h = self.project(z)
@@ -139,7 +140,8 @@ class DCGANDiscriminator(nn.Module):
             in_ch = out_ch
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(in_ch * start * start, 1))
-        self.apply(init_dcgan_weights)
+        self.features.apply(init_dcgan_weights)
+        self.head.apply(init_dcgan_weights)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         if self.label_map is not None:

@@ -1,0 +1,161 @@
+"""Sample-quality metrics during training: FID, KID, class consistency (images) or mode coverage
+(2-D toy data), every N generator steps and at the end, with a ``best.ckpt`` kept by FID.
+
+The extractor ``auto`` uses the dataset classifier when it exists and otherwise warns once (with the
+command that trains it) and skips the image metrics; ``classifier`` or ``inception`` insist.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from gan_lightning.errors import ConfigError
+from gan_lightning.metrics.protocol import Protocol, build_image_evaluator, evaluate_images, evaluate_toy
+
+log = logging.getLogger(__name__)
+
+SCALARS = ("fid", "kid", "class_acc", "modes_covered", "high_quality")
+
+
+class GANMetrics(pl.Callback):
+    """Evaluate the generator every ``every_n_steps`` generator steps (0: only at the end).
+
+    Args:
+        extractor: ``auto``, ``classifier`` or ``inception``.
+        metrics: image metrics to compute (``class_acc`` only for conditional models).
+        n_samples: generated images per evaluation (and real images, up to the reference set's size).
+        reference_split: real images compared against (``test`` where the dataset has one).
+        inception_weights: local file of the Inception weights (``extractor=inception``).
+        save_best: keep ``checkpoints/best.ckpt`` at the lowest FID so far.
+    """
+
+    def __init__(
+        self,
+        every_n_steps: int = 1000,
+        extractor: str = "auto",
+        metrics: tuple[str, ...] = ("fid", "kid", "class_acc"),
+        n_samples: int = 10_000,
+        reference_split: str = "test",
+        inception_weights: str | None = None,
+        kid_subset_size: int = 1000,
+        batch_size: int = 500,
+        seed: int = 0,
+        save_best: bool = True,
+    ) -> None:
+        self.every_n_steps = every_n_steps
+        self.extractor = extractor
+        self.metrics = tuple(metrics)
+        self.n_samples = n_samples
+        self.reference_split = reference_split
+        self.inception_weights = inception_weights
+        self.kid_subset_size = kid_subset_size
+        self.batch_size = batch_size
+        self.seed = seed
+        self.save_best = save_best
+        self.evaluator = None
+        self.protocol: Protocol | None = None
+        self.toy = False
+        self.best_fid = math.inf
+        self.history: list[dict[str, Any]] = []
+        self.last_step = -1
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        datamodule = trainer.datamodule
+        self.toy = not getattr(datamodule, "is_image", True)
+        if self.toy or self.evaluator is not None:
+            return
+        extractor = "classifier" if self.extractor == "auto" else self.extractor
+        try:
+            self.evaluator, self.protocol = build_image_evaluator(
+                datamodule,
+                pl_module.conditional,
+                extractor=extractor,
+                metrics=self.metrics,
+                n_samples=self.n_samples,
+                reference_split=self.reference_split,
+                inception_weights=self.inception_weights,
+                kid_subset_size=self.kid_subset_size,
+                batch_size=self.batch_size,
+                device=pl_module.device,
+                rank=trainer.global_rank,
+                world_size=trainer.world_size,
+                barrier=trainer.strategy.barrier,
+            )
+        except ConfigError as err:
+            if self.extractor != "auto":
+                raise
+            log.warning("Sample-quality metrics are off for this run: %s", err)
+            return
+        log.info("Metrics protocol: %s", self.protocol)
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger) and trainer.is_global_zero:
+                logger.experiment.add_text("val/protocol", str(self.protocol), 0)
+
+    # --- hooks --------------------------------------------------------------------------------
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        step = int(pl_module.generator_step)
+        if self.every_n_steps > 0 and step % self.every_n_steps == 0:
+            self.run(trainer, pl_module, step)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = int(pl_module.generator_step)
+        if step != self.last_step:
+            self.run(trainer, pl_module, step)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best_fid": self.best_fid, "history": self.history}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_fid, self.history = state_dict["best_fid"], state_dict["history"]
+
+    # --- evaluation -------------------------------------------------------------------------------
+
+    def run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> dict[str, Any]:
+        """Evaluate now (on every rank), log on rank 0, keep the best checkpoint."""
+        self.last_step = step
+        if self.toy:
+            values = evaluate_toy(pl_module, trainer.datamodule, seed=self.seed)
+        elif self.evaluator is not None:
+            values = evaluate_images(
+                pl_module, self.evaluator, self.n_samples, self.batch_size, self.seed,
+                trainer.global_rank, trainer.world_size,
+            )  # fmt: skip
+        else:
+            return {}
+        self.history.append({"step": step, **values})
+        if trainer.is_global_zero:
+            self._log(trainer, values, step)
+        fid = values.get("fid")
+        if self.save_best and fid is not None and fid < self.best_fid:
+            self.best_fid = fid
+            trainer.save_checkpoint(Path(trainer.default_root_dir) / "checkpoints" / "best.ckpt")
+        return values
+
+    def _log(self, trainer: pl.Trainer, values: dict[str, Any], step: int) -> None:
+        scalars = {f"val/{name}": float(values[name]) for name in SCALARS if name in values}
+        for logger in trainer.loggers:
+            logger.log_metrics(scalars, step=step)
+            if isinstance(logger, TensorBoardLogger) and "class_histogram" in values:
+                _add_class_histogram(logger, values["class_histogram"], step)
+        log.info("step %d: %s", step, ", ".join(f"{k}={v:.4g}" for k, v in scalars.items()))
+
+
+def _add_class_histogram(logger: TensorBoardLogger, counts: list[int], step: int) -> None:
+    """Predicted classes of the generated images as a TensorBoard histogram (one bucket per class)."""
+    total = sum(counts)
+    centres = range(len(counts))
+    logger.experiment.add_histogram_raw(
+        "val/predicted_class", min=0, max=len(counts) - 1, num=total,
+        sum=float(sum(c * k for k, c in zip(centres, counts, strict=True))),
+        sum_squares=float(sum(c * k * k for k, c in zip(centres, counts, strict=True))),
+        bucket_limits=[k + 0.5 for k in centres], bucket_counts=counts, global_step=step,
+    )  # fmt: skip

@@ -1,0 +1,62 @@
+"""Loading trained models back from the checkpoints that training writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import get_object
+from omegaconf import OmegaConf
+
+from gan_lightning.config import build
+from gan_lightning.errors import ConfigError
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents (on the CPU), or a clear error when it is not one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"ckpt={path}: no such file.")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, corrupted or not a torch file at all
+        raise ConfigError(f"ckpt={path} is not a readable checkpoint ({type(err).__name__}: {err}).") from err
+    if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= checkpoint.keys():
+        raise ConfigError(
+            f"ckpt={path} is not a gan-lightning training checkpoint (no model state or hyperparameters)."
+        )
+    return checkpoint
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu"):
+    """Rebuild the LightningModule saved in ``path`` with its weights, in eval mode on ``device``."""
+    checkpoint = read_checkpoint(path)
+    model_class = get_object(checkpoint.get("model_class", "gan_lightning.models.GAN"))
+    try:
+        model = model_class(**checkpoint["hyper_parameters"])
+        model.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, RuntimeError) as err:
+        raise ConfigError(f"ckpt={path} does not fit {model_class.__name__}: {err}") from err
+    return model.to(device).eval()
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_datamodule(model, data_root: str | None = None):
+    """The datamodule the model was trained on (from the config recorded in its checkpoint)."""
+    data = dict(model.hparams.get("data") or {})
+    if not data:
+        raise ConfigError(
+            "This checkpoint records no data config; it was not written by `python -m gan_lightning`."
+        )
+    if data_root is not None:
+        if data.get("path") == data.get("root"):
+            data["path"] = data_root
+        data["root"] = data_root
+    return build(OmegaConf.create(data))

@@ -1,0 +1,54 @@
+"""``python -m gan_lightning.evaluate ckpt=PATH metrics=[fid,kid,class_acc] n=10000``: one JSON line.
+
+The line holds the values and their protocol (extractor, generated and real image counts, reference
+set). 2-D toy checkpoints report mode coverage on 2,500 samples instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from gan_lightning.checkpoints import load_datamodule, load_model, resolve_device
+from gan_lightning.errors import ConfigError, DatasetNotFoundError
+from gan_lightning.metrics.protocol import build_image_evaluator, evaluate_images, evaluate_toy
+from gan_lightning.metrics.toy import TOY_SAMPLES
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Load the checkpoint and its dataset, compute the metrics, return them with their protocol."""
+    if cfg.n <= 0:
+        raise ConfigError(f"n must be positive, got {cfg.n}.")
+    device = resolve_device(cfg.device)
+    model = load_model(cfg.ckpt, device)
+    datamodule = load_datamodule(model, cfg.data_root)
+    result: dict[str, Any] = {"ckpt": str(cfg.ckpt), "generator_step": int(model.generator_step)}
+    if not datamodule.is_image:
+        result.update(evaluate_toy(model, datamodule, seed=cfg.seed))
+        result["protocol"] = {"samples": TOY_SAMPLES, "mixture": datamodule.kind, "std": datamodule.std}
+        return result
+    datamodule.prepare_data()
+    evaluator, protocol = build_image_evaluator(
+        datamodule, model.conditional, cfg.extractor, tuple(OmegaConf.to_container(cfg.metrics)), cfg.n,
+        cfg.reference_split, cfg.inception_weights, cfg.kid_subset_size, cfg.batch_size, device,
+    )  # fmt: skip
+    result.update(evaluate_images(model, evaluator, cfg.n, cfg.batch_size, cfg.seed))
+    result["protocol"] = protocol.as_dict()
+    return result
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    try:
+        print(json.dumps(evaluate(cfg)))
+    except (ConfigError, DatasetNotFoundError) as err:
+        print(f"Error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
