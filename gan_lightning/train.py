@@ -68,6 +68,9 @@ def main(cfg: DictConfig) -> float | None:
     except (ConfigError, DatasetNotFoundError) as err:
         print(f"Error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except FloatingPointError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        raise SystemExit(3) from None
     return metrics.get("train/g_loss")
 
 

@@ -44,6 +44,12 @@ def make_mnist_like(
     return root
 
 
+@pytest.fixture(autouse=True)
+def _hermetic_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see a developer's GAN_CACHE_DIR (its classifiers would switch on slow metrics)."""
+    monkeypatch.delenv("GAN_CACHE_DIR", raising=False)
+
+
 @pytest.fixture
 def mnist_root(tmp_path: Path) -> Path:
     """A data root holding tiny MNIST and Fashion-MNIST files (64 train, 32 test images each)."""

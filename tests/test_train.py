@@ -256,3 +256,45 @@ def test_failing_run_leaves_existing_checkpoints_untouched(compose_cfg, mnist_ro
             compose_cfg(*QUICK, f"ckpt_path={tmp_path / 'missing.ckpt'}", out=tmp_path / "c"), tmp_path / "c"
         )
     assert last.read_bytes() == before
+
+
+# --- robustness --------------------------------------------------------------------------------
+
+
+def test_nan_loss_stops_with_step_and_loss_and_keeps_checkpoints(compose_cfg, mnist_root, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    cfg = compose_cfg(*QUICK, "trainer.max_steps=2", f"data.root={mnist_root}", out=out)
+    train(cfg, out)
+    before = (out / "checkpoints" / "last.ckpt").read_bytes()
+    from gan_lightning import losses
+
+    def diverging(fake):
+        return fake.mean() * float("nan")
+
+    monkeypatch.setattr(losses, "non_saturating_generator", diverging)
+    resumed = compose_cfg(
+        *QUICK, "trainer.max_steps=4", f"data.root={mnist_root}", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
+        out=out,
+    )  # fmt: skip
+    with pytest.raises(FloatingPointError, match=r"generator step 3: train/g_loss = nan"):
+        train(resumed, out)
+    assert (out / "checkpoints" / "last.ckpt").read_bytes() == before
+
+
+def test_checkpoint_writes_are_atomic(compose_cfg, mnist_root, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    train(compose_cfg(*QUICK, "trainer.max_steps=2", f"data.root={mnist_root}", out=out), out)
+    last = out / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+
+    def crash_midway(obj, handle, *args, **kwargs):
+        handle.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash_midway)
+    from gan_lightning.checkpoint_io import AtomicCheckpointIO
+
+    with pytest.raises(OSError, match="disk full"):
+        AtomicCheckpointIO().save_checkpoint({"state_dict": {}}, last)
+    assert last.read_bytes() == before
+    assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]  # no temporary file left

@@ -33,6 +33,7 @@ class GANMetrics(pl.Callback):
         reference_split: real images compared against (``test`` where the dataset has one).
         inception_weights: local file of the Inception weights (``extractor=inception``).
         save_best: keep ``checkpoints/best.ckpt`` at the lowest FID so far.
+        at_start: also evaluate the untrained generator (step 0), as a baseline.
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class GANMetrics(pl.Callback):
         batch_size: int = 500,
         seed: int = 0,
         save_best: bool = True,
+        at_start: bool = False,
     ) -> None:
         self.every_n_steps = every_n_steps
         self.extractor = extractor
@@ -58,6 +60,7 @@ class GANMetrics(pl.Callback):
         self.batch_size = batch_size
         self.seed = seed
         self.save_best = save_best
+        self.at_start = at_start
         self.evaluator = None
         self.protocol: Protocol | None = None
         self.toy = False
@@ -100,6 +103,10 @@ class GANMetrics(pl.Callback):
                 logger.experiment.add_text("val/protocol", str(self.protocol), 0)
 
     # --- hooks --------------------------------------------------------------------------------
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.at_start and int(pl_module.generator_step) == 0:
+            self.run(trainer, pl_module, 0)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         step = int(pl_module.generator_step)

@@ -131,6 +131,7 @@ class GAN(pl.LightningModule):
             scheduler.step()
         self.generator_step += 1
         losses = {"train/d_loss": d_stats.pop("train/d_loss"), "train/g_loss": g_stats.pop("train/g_loss")}
+        _check_finite(losses, int(self.generator_step))
         self.log_dict(losses, prog_bar=True)
         self.log_dict({**d_stats, **g_stats})
         self.log_dict({"lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"]})
@@ -205,6 +206,17 @@ class GAN(pl.LightningModule):
                     f"init_from={checkpoint_path}: its {name} does not match this model's "
                     f"(same model, data and z_dim needed).\n{err}"
                 ) from err
+
+
+def _check_finite(losses: dict[str, Tensor], step: int) -> None:
+    """Stop with a clear message at the first NaN or Inf loss (one device sync per step)."""
+    if bool(torch.isfinite(torch.stack(list(losses.values()))).all()):
+        return
+    bad = ", ".join(f"{name} = {value.item()}" for name, value in losses.items() if not torch.isfinite(value))
+    raise FloatingPointError(
+        f"Training diverged at generator step {step}: {bad}. The checkpoints written so far are intact; "
+        "lower the learning rates, use gradient clipping or another loss, then resume or restart."
+    )
 
 
 def _as_list(x: Any) -> list:

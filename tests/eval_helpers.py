@@ -1,0 +1,126 @@
+"""Helpers of the evaluation tests: tiny checkpoints and classifiers made once per session, and the
+tools (sample, evaluate, classifier) run in a subprocess or in-process through their Hydra entry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from gan_lightning.train import train
+from tests.conftest import make_mnist_like
+from tests.helpers import QUICK
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Session-wide cache of what is expensive to make: {name: path}; everything lives under pytest's basetemp.
+_MADE: dict[str, Path] = {}
+
+CHECKPOINTS = {
+    "cgan": ("model=cgan",),
+    "dcgan": ("model=dcgan",),
+    "toy": ("model=gan", "data=gaussian_mixture", "data.n_samples=512"),
+}
+
+
+def compose_config(config_name: str, *overrides: str, output_dir: Path | None = None) -> DictConfig:
+    """The app's config ``config_name`` composed with ``overrides``, as its command would see it."""
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(config_module="gan_lightning.conf", version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
+        if output_dir is not None:
+            with open_dict(cfg):
+                cfg.hydra.runtime.output_dir = str(output_dir)
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return cfg
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def tiny_data_root(factory: pytest.TempPathFactory) -> Path:
+    """Tiny MNIST files (64 train, 32 test images), shared by the session's checkpoints."""
+    if "data" not in _MADE:
+        _MADE["data"] = make_mnist_like(factory.mktemp("eval_data"), "MNIST")
+    return _MADE["data"]
+
+
+def tiny_checkpoint(kind: str, factory: pytest.TempPathFactory) -> Path:
+    """``last.ckpt`` of a 3-step run: ``cgan`` or ``dcgan`` on tiny MNIST, ``toy`` a GAN on the ring."""
+    if kind not in _MADE:
+        root = tiny_data_root(factory)
+        out = factory.mktemp(f"run_{kind}")
+        cfg = compose_config(
+            "train", *QUICK, *CHECKPOINTS[kind], "metrics=none", "seed=0", f"data.root={root}", output_dir=out
+        )
+        train(cfg, out)
+        _MADE[kind] = out / "checkpoints" / "last.ckpt"
+    return _MADE[kind]
+
+
+def tiny_classifier(factory: pytest.TempPathFactory) -> Path:
+    """A classifier of the tiny MNIST data (1 epoch), saved to ``<cache>/classifiers/mnist.pt``."""
+    if "classifier" not in _MADE:
+        from gan_lightning.classifier import train_classifier
+
+        path = factory.mktemp("eval_classifier") / "classifiers" / "mnist.pt"
+        cfg = compose_config(
+            "classifier",
+            f"data.root={tiny_data_root(factory)}",
+            "data.batch_size=32",
+            "classifier.epochs=1",
+            "accelerator=cpu",
+            f"classifier.path={path}",
+        )
+        train_classifier(cfg)
+        _MADE["classifier"] = path
+    return _MADE["classifier"]
+
+
+def cli(module: str, *args: str, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+    """``python -m <module> args...`` in a subprocess (``env`` values of None unset a variable)."""
+    environment = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def run_main(main: Callable[[], object], capsys, *args: str) -> tuple[int, str, str]:
+    """Run a tool's Hydra ``main`` in-process with ``args`` as its command line: (exit code, out, err).
+
+    The same path as ``python -m`` (argument parsing, config, error handling), without a new
+    interpreter's start-up time."""
+    argv = sys.argv
+    sys.argv = ["gan_lightning", *args]
+    GlobalHydra.instance().clear()
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        sys.argv = argv
+        GlobalHydra.instance().clear()
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
