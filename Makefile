@@ -6,7 +6,7 @@ ARGS   ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test lint format tensorboard clean
+.PHONY: help install train test bench lint format tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,13 +25,16 @@ train: install ## Train the default model (DCGAN on MNIST); extra Hydra override
 test: install ## Run the test suite (set GAN_DATA_DIR to use real datasets in the data tests)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+bench: install ## Framework vs plain PyTorch loop: ms/step and images/s (DCGAN, MNIST)
+	$(PY) benchmarks/throughput.py $(ARGS)
+
 lint: install ## Check style with ruff
-	$(VENV)/bin/ruff check gan_lightning tests
-	$(VENV)/bin/ruff format --check gan_lightning tests
+	$(VENV)/bin/ruff check gan_lightning tests benchmarks
+	$(VENV)/bin/ruff format --check gan_lightning tests benchmarks
 
 format: install ## Reformat the code with ruff
-	$(VENV)/bin/ruff check --fix gan_lightning tests
-	$(VENV)/bin/ruff format gan_lightning tests
+	$(VENV)/bin/ruff check --fix gan_lightning tests benchmarks
+	$(VENV)/bin/ruff format gan_lightning tests benchmarks
 
 tensorboard: install ## Open TensorBoard on all runs (outputs/ and multirun/)
 	$(VENV)/bin/tensorboard --logdir_spec outputs:outputs,multirun:multirun

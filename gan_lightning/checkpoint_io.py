@@ -13,5 +13,7 @@ from gan_lightning.files import atomic_torch_save
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Write each checkpoint to a temporary file beside its target, then rename it into place."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
+    ) -> None:
         atomic_torch_save(checkpoint, path)

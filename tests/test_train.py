@@ -261,7 +261,7 @@ def test_failing_run_leaves_existing_checkpoints_untouched(compose_cfg, mnist_ro
 # --- robustness --------------------------------------------------------------------------------
 
 
-def test_nan_loss_stops_with_step_and_loss_and_keeps_checkpoints(compose_cfg, mnist_root, tmp_path, monkeypatch):
+def test_nan_loss_stops_at_its_step_and_keeps_checkpoints(compose_cfg, mnist_root, tmp_path, monkeypatch):
     out = tmp_path / "run"
     cfg = compose_cfg(*QUICK, "trainer.max_steps=2", f"data.root={mnist_root}", out=out)
     train(cfg, out)
@@ -272,10 +272,10 @@ def test_nan_loss_stops_with_step_and_loss_and_keeps_checkpoints(compose_cfg, mn
         return fake.mean() * float("nan")
 
     monkeypatch.setattr(losses, "non_saturating_generator", diverging)
+    last = out / "checkpoints" / "last.ckpt"
     resumed = compose_cfg(
-        *QUICK, "trainer.max_steps=4", f"data.root={mnist_root}", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
-        out=out,
-    )  # fmt: skip
+        *QUICK, "trainer.max_steps=4", f"data.root={mnist_root}", f"ckpt_path={last}", out=out
+    )
     with pytest.raises(FloatingPointError, match=r"generator step 3: train/g_loss = nan"):
         train(resumed, out)
     assert (out / "checkpoints" / "last.ckpt").read_bytes() == before
@@ -298,3 +298,11 @@ def test_checkpoint_writes_are_atomic(compose_cfg, mnist_root, tmp_path, monkeyp
         AtomicCheckpointIO().save_checkpoint({"state_dict": {}}, last)
     assert last.read_bytes() == before
     assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]  # no temporary file left
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "wasserstein"])
+def test_bf16_mixed_precision_trains_with_finite_weights(compose_cfg, mnist_root, loss):
+    _, out = run(compose_cfg, "trainer.precision=bf16-mixed", f"model.loss={loss}", f"data.root={mnist_root}")
+    checkpoint = load_last(out)
+    assert checkpoint["state_dict"]["generator_step"].item() == 3
+    assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values() if v.is_floating_point())

@@ -131,7 +131,9 @@ class SampleEvaluator(nn.Module):
         if self.fid is not None:
             values["fid"] = float(self.fid.compute())
         if self.kid is not None:
-            mean, std = self.kid.compute()
+            with torch.random.fork_rng(devices=[]):  # KID's random subsets: the same on every rank and run
+                torch.manual_seed(0)
+                mean, std = self.kid.compute()
             values["kid"], values["kid_std"] = float(mean), float(std)
         if self.class_acc is not None:
             values["class_acc"] = float(self.class_acc.compute())

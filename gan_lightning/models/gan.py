@@ -20,7 +20,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from torch import Tensor
+from torch import Generator, Tensor
 
 from gan_lightning.errors import ConfigError
 from gan_lightning.losses import get_loss, gradient_penalty
@@ -95,6 +95,9 @@ class GAN(pl.LightningModule):
         )
         # Generator steps taken so far; a buffer, so that it is saved in checkpoints.
         self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
+        # Seed of the training noise (-1: not drawn yet); see :meth:`training_noise`.
+        self.register_buffer("noise_seed", torch.full((), -1, dtype=torch.long))
+        self._noise_rng: Generator | None = None
 
     # --- the two networks, with or without labels ------------------------------------------------
 
@@ -116,6 +119,18 @@ class GAN(pl.LightningModule):
 
     # --- training ----------------------------------------------------------------------------------
 
+    def on_fit_start(self) -> None:
+        if int(self.noise_seed) < 0:  # a new run: derive it from the run's seed (seed_everything)
+            self.noise_seed.fill_(torch.initial_seed() % 2**31)
+        self._noise_rng = Generator(device=self.device)
+
+    def training_noise(self) -> Generator:
+        """The generator that training noise is drawn from, re-seeded at every generator step from
+        (noise seed, step, DDP rank): every rank draws different noise (``seed_everything`` alone
+        would give all ranks the same), and a resumed run draws exactly what the original would."""
+        seed = (int(self.noise_seed) * 1_000_003 + int(self.generator_step)) * 1_009 + self.global_rank
+        return self._noise_rng.manual_seed(seed)
+
     @property
     def optimizer_steps_per_batch(self) -> int:
         """How much Lightning's ``global_step`` grows per batch: n_critic D steps plus one G step."""
@@ -124,9 +139,10 @@ class GAN(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
         opt_d, opt_g = self.optimizers()
+        noise = self.training_noise()
         for _ in range(self.hparams.n_critic):
-            d_stats = self._discriminator_step(opt_d, real, labels)
-        g_stats = self._generator_step(opt_g, real.size(0), labels)
+            d_stats = self._discriminator_step(opt_d, real, labels, noise)
+        g_stats = self._generator_step(opt_g, real.size(0), labels, noise)
         for scheduler in _as_list(self.lr_schedulers()):
             scheduler.step()
         self.generator_step += 1
@@ -136,10 +152,10 @@ class GAN(pl.LightningModule):
         self.log_dict({**d_stats, **g_stats})
         self.log_dict({"lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"]})
 
-    def _discriminator_step(self, opt_d, real: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def _discriminator_step(self, opt_d, real: Tensor, labels: Tensor, noise: Generator) -> dict[str, Tensor]:
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
-                fake = self(self.sample_z(real.size(0)), labels)
+                fake = self(self.sample_z(real.size(0), noise), labels)
             real_logits = self.discriminate(real, labels)
             fake_logits = self.discriminate(fake, labels)
             loss = self.loss.discriminator(real_logits, fake_logits, self.hparams.real_label)
@@ -155,9 +171,9 @@ class GAN(pl.LightningModule):
             "train/D(G(z))_before_d_step": self.loss.score(fake_logits.detach()).mean(),
         }
 
-    def _generator_step(self, opt_g, n: int, labels: Tensor) -> dict[str, Tensor]:
+    def _generator_step(self, opt_g, n: int, labels: Tensor, noise: Generator) -> dict[str, Tensor]:
         with self.toggled_optimizer(opt_g):
-            fake_logits = self.discriminate(self(self.sample_z(n), labels), labels)
+            fake_logits = self.discriminate(self(self.sample_z(n, noise), labels), labels)
             loss = self.loss.generator(fake_logits)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss)

@@ -12,14 +12,20 @@ from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_p
 from gan_lightning.train import train
 from tests.helpers import QUICK, read_events
 
-METRICS = ("metrics.every_n_steps=2", "metrics.n_samples=48", "metrics.kid_subset_size=16", "metrics.batch_size=16")
+METRICS = (
+    "metrics.every_n_steps=2",
+    "metrics.n_samples=48",
+    "metrics.kid_subset_size=16",
+    "metrics.batch_size=16",
+)
 
 
 @pytest.fixture
 def classifier(mnist_root: Path) -> Path:
     """An (untrained) classifier saved where runs on ``mnist_root`` look for it."""
     torch.manual_seed(0)
-    return save_classifier(DatasetClassifier((1, 28, 28), 10), classifier_path(mnist_root, "mnist"), "mnist", 0.1)
+    path = classifier_path(mnist_root, "mnist")
+    return save_classifier(DatasetClassifier((1, 28, 28), 10), path, "mnist", test_accuracy=0.1)
 
 
 def test_metrics_are_logged_with_their_protocol_and_best_checkpoint_kept(compose_cfg, mnist_root, classifier):

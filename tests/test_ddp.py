@@ -1,0 +1,45 @@
+"""Two-process DDP on CPU (gloo), run as its own process like a user would (see the DDP notes in
+README): identical weights on both ranks, different noise per rank, metrics that agree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_path, save_classifier
+from tests.helpers import QUICK
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_ddp_cpu_two_processes(tmp_path, mnist_root):
+    torch.manual_seed(0)
+    save_classifier(DatasetClassifier((1, 28, 28), 10), classifier_path(mnist_root, "mnist"), "mnist", 0.1)
+    dumps = tmp_path / "dumps"
+    command = [
+        sys.executable, "-m", "gan_lightning", "trainer=ddp_cpu", "model=cgan", "model.arch=conv", *QUICK,
+        "data.batch_size=8", f"data.root={mnist_root}", f"hydra.run.dir={tmp_path / 'run'}",
+        "metrics.every_n_steps=3", "metrics.n_samples=40", "metrics.kid_subset_size=10",
+        "metrics.batch_size=10",
+        "+callbacks.probe._target_=tests.ddp_probe.DumpRankState", f"+callbacks.probe.out={dumps}",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    rank0, rank1 = (torch.load(dumps / f"rank{r}.pt", weights_only=False) for r in (0, 1))
+    assert rank0["world_size"] == 2
+    assert rank0["state_dict"]["generator_step"].item() == 3
+    for key, value in rank0["state_dict"].items():
+        if "running_" not in key and "num_batches_tracked" not in key:  # BatchNorm buffers are per rank
+            torch.testing.assert_close(value, rank1["state_dict"][key], msg=key)
+    assert not torch.equal(rank0["noise"], rank1["noise"])  # each rank draws its own z
+    assert rank0["history"] == rank1["history"] and rank0["history"][0]["step"] == 3
+    assert sum(rank0["history"][0]["class_histogram"]) == 40  # 20 samples per rank, counted once
+    samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert samples == ["step_0000002.png", "step_0000003.png"]  # written once, by rank 0
