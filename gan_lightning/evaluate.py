@@ -41,7 +41,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return result
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+@hydra.main(version_base="1.3", config_path="tool_conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     try:
         print(json.dumps(evaluate(cfg)))

@@ -81,7 +81,7 @@ def write_samples(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="sample")
+@hydra.main(version_base="1.3", config_path="tool_conf", config_name="sample")
 def main(cfg: DictConfig) -> None:
     try:
         write_samples(cfg)

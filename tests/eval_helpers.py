@@ -3,13 +3,16 @@ tools (sample, evaluate, classifier) run in a subprocess or in-process through t
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -63,13 +66,15 @@ def tiny_checkpoint(kind: str, factory: pytest.TempPathFactory) -> Path:
         cfg = compose_config(
             "train", *QUICK, *CHECKPOINTS[kind], "metrics=none", "seed=0", f"data.root={root}", output_dir=out
         )
-        train(cfg, out)
+        with single_thread():
+            train(cfg, out)
         _MADE[kind] = out / "checkpoints" / "last.ckpt"
     return _MADE[kind]
 
 
 def tiny_classifier(factory: pytest.TempPathFactory) -> Path:
-    """A classifier of the tiny MNIST data (1 epoch), saved to ``<cache>/classifiers/mnist.pt``."""
+    """A half-trained classifier of the tiny MNIST data (3 epochs of 4 steps: about 40% test accuracy,
+    so that its right and wrong predictions both show), saved to ``<dir>/classifiers/mnist.pt``."""
     if "classifier" not in _MADE:
         from gan_lightning.classifier import train_classifier
 
@@ -77,19 +82,33 @@ def tiny_classifier(factory: pytest.TempPathFactory) -> Path:
         cfg = compose_config(
             "classifier",
             f"data.root={tiny_data_root(factory)}",
-            "data.batch_size=32",
-            "classifier.epochs=1",
+            "data.batch_size=16",
+            "classifier.epochs=3",
             "accelerator=cpu",
             f"classifier.path={path}",
         )
-        train_classifier(cfg)
+        with single_thread():
+            train_classifier(cfg)
         _MADE["classifier"] = path
     return _MADE["classifier"]
 
 
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """One intra-op thread: on a small machine that is busy with other work, two contending threads
+    make these tiny computations many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def cli(module: str, *args: str, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
-    """``python -m <module> args...`` in a subprocess (``env`` values of None unset a variable)."""
-    environment = dict(os.environ)
+    """``python -m <module> args...`` in a subprocess (``env`` values of None unset a variable), on one
+    intra-op thread (see :func:`single_thread`)."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     for key, value in (env or {}).items():
         if value is None:
             environment.pop(key, None)
@@ -108,8 +127,11 @@ def cli(module: str, *args: str, env: dict[str, str | None] | None = None) -> su
 def run_main(main: Callable[[], object], capsys, *args: str) -> tuple[int, str, str]:
     """Run a tool's Hydra ``main`` in-process with ``args`` as its command line: (exit code, out, err).
 
-    The same path as ``python -m`` (argument parsing, config, error handling), without a new
-    interpreter's start-up time."""
+    The same path as ``python -m`` (argument parsing, config, error handling) without a new
+    interpreter's start-up time. The tools' Hydra logging config (``disabled``) disables every
+    existing logger; the logging state is restored afterwards so that later tests still see logs."""
+    loggers = [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    saved = [(lg, lg.disabled, lg.level, list(lg.handlers)) for lg in [logging.root, *loggers]]
     argv = sys.argv
     sys.argv = ["gan_lightning", *args]
     GlobalHydra.instance().clear()
@@ -122,5 +144,8 @@ def run_main(main: Callable[[], object], capsys, *args: str) -> tuple[int, str, 
     finally:
         sys.argv = argv
         GlobalHydra.instance().clear()
+        for logger, disabled, level, handlers in saved:
+            logger.disabled, logger.handlers = disabled, handlers
+            logger.setLevel(level)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
