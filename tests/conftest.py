@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -48,6 +49,16 @@ def make_mnist_like(
 def _hermetic_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see a developer's GAN_CACHE_DIR (its classifiers would switch on slow metrics)."""
     monkeypatch.delenv("GAN_CACHE_DIR", raising=False)
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: on a small, busy CPU two threads contending make tiny convolutions many
+    times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -14,16 +14,6 @@ Z_DIM = 16
 SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 16, 16), (3, 8, 8)]
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    """Fixed seed; one intra-op thread (tiny convolutions run far slower with 2 threads on small CPUs)."""
-    torch.manual_seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize(
     ("side", "plan"), [(28, (7, 2)), (32, (2, 4)), (64, (4, 4)), (16, (2, 3)), (8, (2, 2))]
 )

@@ -12,16 +12,6 @@ Z_DIM = 8
 SHAPES = [(2,), (1, 28, 28)]
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    """Fixed seed; one intra-op thread (tiny convolutions run far slower with 2 threads on small CPUs)."""
-    torch.manual_seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("num_classes", [None, 10])
 def test_shapes_and_range(shape: tuple[int, ...], num_classes: int | None) -> None:
