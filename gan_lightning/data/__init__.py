@@ -1,0 +1,15 @@
+"""One LightningDataModule per dataset; batches are ``(x, y)`` (see :mod:`gan_lightning.data.base`)."""
+
+from gan_lightning.data.base import GANDataModule
+from gan_lightning.data.gaussian_mixture import GaussianMixtureDataModule
+from gan_lightning.data.image_folder import ImageFolderDataModule
+from gan_lightning.data.torchvision_datasets import CIFAR10DataModule, FashionMNISTDataModule, MNISTDataModule
+
+__all__ = [
+    "GANDataModule",
+    "MNISTDataModule",
+    "FashionMNISTDataModule",
+    "CIFAR10DataModule",
+    "ImageFolderDataModule",
+    "GaussianMixtureDataModule",
+]
