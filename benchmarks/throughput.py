@@ -1,10 +1,13 @@
 """Framework overhead: the same DCGAN on MNIST (28x28) trained (a) by gan-lightning's Trainer and
 (b) by a plain PyTorch loop with the same networks, loss, optimizers, batch size and data loader.
 
-    python benchmarks/throughput.py [--steps 200] [--warmup 20] [--batch-size 64] [--device cpu]
+    python benchmarks/throughput.py [--steps 200] [--warmup 20] [--batch-size 64] [--device cpu] [--switches]
 
-Prints milliseconds per generator step and images per second for both, and their ratio. Uses the
-MNIST files under $GAN_DATA_DIR (or ./data, downloading them there when missing).
+Prints milliseconds per generator step and images per second for both, and their ratio. With
+``--switches`` (the default on a GPU) it also times each speed switch of the GPU fast path on its own
+and all together: ``data.on_device``, fused Adam, channels-last, ``torch.compile``, and all of them
+with bf16 mixed precision. Uses the MNIST files under $GAN_DATA_DIR (or ./data, downloading them there
+when missing).
 """
 
 from __future__ import annotations
@@ -21,6 +24,15 @@ from gan_lightning.losses import get_loss
 from gan_lightning.models import GAN
 
 ADAM = {"_target_": "torch.optim.Adam", "_partial_": True, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999]}
+ALL = {"on_device": True, "fused": True, "channels_last": True, "compile": True}
+SWITCHES = {
+    "+ data.on_device": {"on_device": True},
+    "+ fused Adam": {"fused": True},
+    "+ channels_last": {"channels_last": True},
+    "+ torch.compile": {"compile": True},
+    "all four": ALL,
+    "all four, bf16-mixed": {**ALL, "precision": "bf16-mixed"},
+}
 
 
 class StepTimer(pl.Callback):
@@ -37,23 +49,35 @@ class StepTimer(pl.Callback):
         self.end = time.perf_counter()
 
 
-def datamodule(batch_size: int) -> MNISTDataModule:
-    dm = MNISTDataModule(root=os.environ.get("GAN_DATA_DIR", "./data"), batch_size=batch_size)
+def datamodule(batch_size: int, on_device: bool = False) -> MNISTDataModule:
+    root = os.environ.get("GAN_DATA_DIR", "./data")
+    dm = MNISTDataModule(root=root, batch_size=batch_size, on_device=on_device)
     dm.prepare_data()
     dm.setup("fit")
     return dm
 
 
-def framework(steps: int, warmup: int, batch_size: int, device: str) -> float:
+def framework(
+    steps: int,
+    warmup: int,
+    batch_size: int,
+    device: str,
+    on_device: bool = False,
+    fused: bool = False,
+    channels_last: bool = False,
+    compile: bool = False,
+    precision: str = "32-true",
+) -> float:
     """Seconds per generator step with gan-lightning (TensorBoard-free, no grids or checkpoints)."""
-    dm = datamodule(batch_size)
+    dm = datamodule(batch_size, on_device)
     torch.manual_seed(0)
-    model = GAN(dm.data_shape, arch="conv", optimizer=ADAM)
+    optimizer = {**ADAM, "fused": True} if fused else ADAM
+    model = GAN(dm.data_shape, arch="conv", optimizer=optimizer, compile=compile, channels_last=channels_last)
     timer = StepTimer(warmup)
     trainer = pl.Trainer(
         accelerator=device, devices=1, max_steps=(steps + warmup) * model.optimizer_steps_per_batch,
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        callbacks=[timer],
+        precision=precision, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, use_distributed_sampler=False, callbacks=[timer],
     )  # fmt: skip
     trainer.fit(model, datamodule=dm)
     return (timer.end - timer.start) / steps
@@ -101,7 +125,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--switches", action=argparse.BooleanOptionalAction, default=None,
+        help="also time each GPU fast-path switch (default: on a GPU only)",
+    )  # fmt: skip
     args = parser.parse_args()
+    switches = args.switches if args.switches is not None else args.device != "cpu"
     print(
         f"DCGAN 28x28, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, "
         f"{args.device}, {torch.get_num_threads()} threads"
@@ -111,9 +140,19 @@ def main() -> None:
         "gan-lightning": framework(args.steps, args.warmup, args.batch_size, args.device),
     }
     for name, seconds in results.items():
-        print(f"{name:>20}: {seconds * 1e3:8.2f} ms/step  {args.batch_size / seconds:9.1f} images/s")
+        print(f"{name:>22}: {seconds * 1e3:8.2f} ms/step  {args.batch_size / seconds:9.1f} images/s")
     ratio = results["gan-lightning"] / results["plain PyTorch loop"]
-    print(f"{'ratio':>20}: {ratio:8.3f}x (framework / plain loop; target <= 1.10)")
+    print(f"{'ratio':>22}: {ratio:8.3f}x (framework / plain loop; target <= 1.10)")
+    if not switches:
+        return
+    print("GPU fast path (speed-up against gan-lightning with no switch):")
+    for name, options in SWITCHES.items():
+        seconds = framework(args.steps, args.warmup, args.batch_size, args.device, **options)
+        speedup = results["gan-lightning"] / seconds
+        print(
+            f"{name:>22}: {seconds * 1e3:8.2f} ms/step  {args.batch_size / seconds:9.1f} images/s"
+            f"  {speedup:6.2f}x"
+        )
 
 
 if __name__ == "__main__":

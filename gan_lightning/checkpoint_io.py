@@ -7,6 +7,7 @@ from typing import Any
 
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
+from gan_lightning.errors import StorageError
 from gan_lightning.files import atomic_torch_save
 
 
@@ -16,4 +17,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
     ) -> None:
-        atomic_torch_save(checkpoint, path)
+        try:
+            atomic_torch_save(checkpoint, path)
+        except OSError as err:
+            raise StorageError(
+                f"Could not write the checkpoint {path}: {err.strerror or err}. The checkpoints already in "
+                f"{Path(path).parent} are intact. Free some space (or fix the permissions), then resume with "
+                f"ckpt_path={Path(path).parent / 'last.ckpt'}."
+            ) from err

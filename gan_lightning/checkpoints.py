@@ -13,20 +13,47 @@ from gan_lightning.config import build
 from gan_lightning.errors import ConfigError
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents (on the CPU), or a clear error when it is not one of ours."""
+def read_checkpoint(path: str | Path, key: str = "ckpt") -> dict[str, Any]:
+    """The checkpoint's contents (on the CPU), or a clear error when it is not one of ours.
+
+    ``key`` is the option the user gave the path with, named in the messages.
+    """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"ckpt={path}: no such file.")
+        raise ConfigError(f"{key}={path}: no such file.")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated, corrupted or not a torch file at all
-        raise ConfigError(f"ckpt={path} is not a readable checkpoint ({type(err).__name__}: {err}).") from err
+        raise ConfigError(
+            f"{key}={path} is not a readable checkpoint, it may be truncated or corrupted "
+            f"({type(err).__name__}: {str(err).splitlines()[0]})."
+        ) from err
     if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= checkpoint.keys():
         raise ConfigError(
-            f"ckpt={path} is not a gan-lightning training checkpoint (no model state or hyperparameters)."
+            f"{key}={path} is not a gan-lightning training checkpoint (no model state or hyperparameters)."
         )
     return checkpoint
+
+
+def check_resumable(model: torch.nn.Module, path: str | Path) -> None:
+    """Fail before training when ``path`` cannot resume ``model``: unreadable, not a training
+    checkpoint, or written by a model of other shapes (other architecture, data or z_dim)."""
+    checkpoint = read_checkpoint(path, key="ckpt_path")
+    if "optimizer_states" not in checkpoint or "loops" not in checkpoint:
+        raise ConfigError(
+            f"ckpt_path={path} holds weights but no training state, so the run cannot be resumed from it. "
+            f"Start a new run from its weights with init_from={path} instead."
+        )
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
+    if expected != found:
+        differing = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
+        raise ConfigError(
+            f"ckpt_path={path} was written by a different model: {len(differing)} weights differ "
+            f"(e.g. {differing[0]}: {found.get(differing[0])} in the checkpoint, "
+            f"{expected.get(differing[0])} here). Resume with the same model=, data= and model.* options "
+            "as the original run (its .hydra/config.yaml lists them)."
+        )
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu"):

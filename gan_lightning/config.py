@@ -49,9 +49,24 @@ def check_run(cfg: DictConfig, output_dir: Path) -> None:
         )
     if cfg.get("scheduler") and cfg.scheduler.get("total_iters", 1) <= 0:
         raise ConfigError("scheduler=linear decays to zero over trainer.max_steps: set trainer.max_steps=N.")
+    _check_writable(output_dir)
     existing = sorted((output_dir / "checkpoints").glob("*.ckpt"))
     if existing and not cfg.get("ckpt_path"):
         raise ConfigError(
             f"The run directory {output_dir} already holds checkpoints ({existing[0].name}, ...). "
             "Nothing was changed. Choose a new directory (hydra.run.dir=...) or resume with ckpt_path=...."
         )
+
+
+def _check_writable(output_dir: Path) -> None:
+    """Write (and remove) a probe file in the run directory, or say why that fails."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / ".write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(
+            f"Cannot write to the output directory {output_dir}: {err.strerror or err}. "
+            "Choose a writable place with hydra.run.dir=PATH (sweeps: hydra.sweep.dir=PATH)."
+        ) from err

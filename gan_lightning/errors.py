@@ -7,3 +7,7 @@ class ConfigError(ValueError):
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset is not on disk and could not be downloaded."""
+
+
+class StorageError(OSError):
+    """A file could not be written (disk full, no permission); what was written before is intact."""

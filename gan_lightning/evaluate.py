@@ -1,7 +1,9 @@
 """``python -m gan_lightning.evaluate ckpt=PATH metrics=[fid,kid,class_acc] n=10000``: one JSON line.
 
 The line holds the values and their protocol (extractor, generated and real image counts, reference
-set). 2-D toy checkpoints report mode coverage on 2,500 samples instead.
+set). 2-D toy checkpoints report mode coverage on 2,500 samples instead. ``label=k`` evaluates one
+class of a conditional model: every sample is generated for class k and compared with the real
+images of class k (the FID of that class, comparable with a model trained on ``data.classes=[k]``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gan_lightning.checkpoints import load_datamodule, load_model, resolve_devic
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 from gan_lightning.metrics.protocol import build_image_evaluator, evaluate_images, evaluate_toy
 from gan_lightning.metrics.toy import TOY_SAMPLES
+from gan_lightning.sample import choose_labels
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
@@ -31,6 +34,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         result.update(evaluate_toy(model, datamodule, seed=cfg.seed))
         result["protocol"] = {"samples": TOY_SAMPLES, "mixture": datamodule.kind, "std": datamodule.std}
         return result
+    if cfg.get("label") is not None:
+        choose_labels(model, 1, cfg.label)  # checks that the model is conditional and knows the label
+        model.classes = [cfg.label]
+        datamodule.requested_classes = [cfg.label]
     datamodule.prepare_data()
     evaluator, protocol = build_image_evaluator(
         datamodule, model.conditional, cfg.extractor, tuple(OmegaConf.to_container(cfg.metrics)), cfg.n,

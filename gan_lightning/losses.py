@@ -106,14 +106,18 @@ def wasserstein_discriminator(real: Tensor, fake: Tensor, real_target: float = 1
     return fake.mean() - real.mean()
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
     """E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat = e x + (1 - e) G(z), e ~ U[0, 1].
 
     Args:
         critic: maps a batch shaped like ``real`` to logits (N,); labels, if any, already bound.
         real, fake: (N, ...) batches of equal shape; ``fake`` should be detached.
+        generator: random source of the mixing weights e (default: torch's global one).
     """
-    eps = torch.rand(real.size(0), *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    shape = (real.size(0), *([1] * (real.dim() - 1)))
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
     mixed = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
     scores = critic(mixed)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)

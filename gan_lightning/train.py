@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
+from pytorch_lightning.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+from gan_lightning.callbacks.hparams import HParamsSummary
+from gan_lightning.checkpoints import check_resumable
 from gan_lightning.config import as_plain, build, check_run
-from gan_lightning.errors import ConfigError, DatasetNotFoundError
+from gan_lightning.errors import ConfigError, DatasetNotFoundError, StorageError
 from gan_lightning.steps import optimizer_steps_per_batch, register_resolvers, to_optimizer_steps
+from gan_lightning.sweeps import optimized_value, report_failed_job
 
 log = logging.getLogger(__name__)
+# GAN checkpoints hold the state after each generator step, by design.
+warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
-    """Build data, model, callbacks, loggers and trainer from ``cfg``; fit; return the final metrics."""
+    """Build data, model, callbacks, loggers and trainer from ``cfg``; fit; return the final metrics
+    (the last logged values, ``val/*`` of the last evaluation, and the ``hp/*`` summary)."""
     check_run(cfg, output_dir)
     if cfg.seed is not None:
         pl.seed_everything(cfg.seed, workers=True)
@@ -38,13 +47,18 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         scheduler=as_plain(cfg.get("scheduler")),
         data=as_plain(cfg.data),
     )
+    if cfg.ckpt_path:
+        check_resumable(model, cfg.ckpt_path)
     if cfg.init_from:
         model.load_network_weights(cfg.init_from)
         log.info("Initialised G and D from %s", cfg.init_from)
 
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    if not cfg.trainer.get("enable_progress_bar", True):  # the flag alone turns the bar off
+        callbacks = [cb for cb in callbacks if not isinstance(cb, ProgressBar)]
     if cfg.get("metrics"):
         callbacks.append(instantiate(cfg.metrics))
+    callbacks.append(HParamsSummary.from_config(cfg))  # TensorBoard's HPARAMS view; final hp/* metrics
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
@@ -62,16 +76,31 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; user errors are printed as one clear message (exit code 2)."""
+    """Hydra entry point; returns the metric named by ``optimized_metric`` (for sweepers such as Optuna).
+
+    A single run prints user errors as one clear message (exit code 2). In a sweep (``-m``) a job that
+    fails is reported (train.log, a FAILED file in its run directory) and returns None, and the sweep
+    goes on; its end lists the failed jobs and exits with code 1 (``gan_lightning.sweeps``).
+    """
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        try:
+            return optimized_value(train(cfg, output_dir), cfg.get("optimized_metric"))
+        except Exception as err:
+            report_failed_job(err, output_dir)
+            return None
     try:
-        metrics = train(cfg, Path(HydraConfig.get().runtime.output_dir))
+        metrics = train(cfg, output_dir)
+        return optimized_value(metrics, cfg.get("optimized_metric"))
     except (ConfigError, DatasetNotFoundError) as err:
         print(f"Error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     except FloatingPointError as err:
         print(f"Error: {err}", file=sys.stderr)
         raise SystemExit(3) from None
-    return metrics.get("train/g_loss")
+    except StorageError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        raise SystemExit(4) from None
 
 
 register_resolvers()

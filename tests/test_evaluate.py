@@ -183,3 +183,23 @@ def test_cached_real_features_are_what_the_fid_uses(tmp_path_factory, root, cach
 def test_non_positive_n(tmp_path_factory, capsys):
     code, out, err = evaluate(capsys, tiny_checkpoint("dcgan", tmp_path_factory), "n=0")
     assert code == 2 and "n must be positive, got 0" in err and out == ""
+
+
+def test_one_class_of_a_conditional_model(tmp_path_factory, root, cache, classifier, capsys):
+    """label=3: every sample generated for class 3 and compared with the real test images of class 3."""
+    ckpt = tiny_checkpoint("cgan", tmp_path_factory)
+    code, out, err = evaluate(capsys, ckpt, *image_args(root), "label=3", "metrics=[fid,class_acc]")
+    assert code == 0, err
+    values = json.loads(out)
+    model, net = load_model(ckpt), load_classifier(classifier)[0]
+    labels = torch.full((40,), 3)
+    images = torch.cat([x for x, _ in generate_batches(model, 40, 500, labels, seed=0)])
+    assert values["class_acc"] == pytest.approx((net(images).argmax(1) == 3).double().mean().item(), abs=1e-7)
+    assert values["protocol"]["reference"] == "mnist/test classes [3]"
+    assert values["protocol"]["n_real"] == 3  # the tiny test split holds 3 images of class 3
+    assert [p.name for p in (cache / "fid_stats").iterdir()][0].startswith("mnist_test_c3_")
+
+
+def test_label_needs_a_conditional_model(tmp_path_factory, root, cache, capsys):
+    code, _, err = evaluate(capsys, tiny_checkpoint("dcgan", tmp_path_factory), *image_args(root), "label=3")
+    assert code == 2 and "label= needs a conditional model" in err

@@ -306,3 +306,12 @@ def test_bf16_mixed_precision_trains_with_finite_weights(compose_cfg, mnist_root
     checkpoint = load_last(out)
     assert checkpoint["state_dict"]["generator_step"].item() == 3
     assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values() if v.is_floating_point())
+
+
+def test_progress_bar_flag_alone_turns_the_bar_off(compose_cfg, mnist_root):
+    """trainer.enable_progress_bar=false works without also removing the progress-bar callback."""
+    overrides = [o for o in QUICK if o != "~callbacks.progress_bar"]
+    cfg = compose_cfg(*overrides, "trainer.enable_progress_bar=false", f"data.root={mnist_root}")
+    assert "progress_bar" in cfg.callbacks
+    train(cfg, Path(cfg.paths.output_dir))
+    assert load_last(Path(cfg.paths.output_dir))["state_dict"]["generator_step"].item() == 3

@@ -21,6 +21,8 @@ from gan_lightning.metrics.protocol import Protocol, build_image_evaluator, eval
 log = logging.getLogger(__name__)
 
 SCALARS = ("fid", "kid", "class_acc", "modes_covered", "high_quality")
+# How each scalar's best value is chosen (the HParams summary's ``hp/<name>_best``).
+BEST = {"fid": min, "kid": min, "class_acc": max, "modes_covered": max, "high_quality": max}
 
 
 class GANMetrics(pl.Callback):
@@ -118,6 +120,20 @@ class GANMetrics(pl.Callback):
         if step != self.last_step:
             self.run(trainer, pl_module, step)
 
+    def summary(self) -> dict[str, float]:
+        """The last evaluation (``val/<name>``, ``hp/<name>_final``) and the best one so far
+        (``hp/<name>_best``) of every scalar evaluated; empty before the first evaluation."""
+        if not self.history:
+            return {}
+        values = {}
+        for name in SCALARS:
+            if name in self.history[-1]:
+                values[f"val/{name}"] = values[f"hp/{name}_final"] = float(self.history[-1][name])
+            best = _best(name, self.history)
+            if best is not None:
+                values[f"hp/{name}_best"] = best
+        return values
+
     def state_dict(self) -> dict[str, Any]:
         return {"best_fid": self.best_fid, "history": self.history}
 
@@ -149,11 +165,20 @@ class GANMetrics(pl.Callback):
 
     def _log(self, trainer: pl.Trainer, values: dict[str, Any], step: int) -> None:
         scalars = {f"val/{name}": float(values[name]) for name in SCALARS if name in values}
+        for name in SCALARS:  # the HParams summary's best values, as they improve
+            if name in values and _best(name, self.history) != _best(name, self.history[:-1]):
+                scalars[f"hp/{name}_best"] = _best(name, self.history)
         for logger in trainer.loggers:
             logger.log_metrics(scalars, step=step)
             if isinstance(logger, TensorBoardLogger) and "class_histogram" in values:
                 _add_class_histogram(logger, values["class_histogram"], step)
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4g}" for k, v in scalars.items()))
+
+
+def _best(name: str, history: list[dict[str, Any]]) -> float | None:
+    """The best finite value of ``name`` in ``history`` (lowest FID, highest coverage, ...)."""
+    values = [float(h[name]) for h in history if name in h and math.isfinite(float(h[name]))]
+    return BEST[name](values) if values else None
 
 
 def _add_class_histogram(logger: TensorBoardLogger, counts: list[int], step: int) -> None:

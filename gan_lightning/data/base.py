@@ -2,6 +2,11 @@
 
 Every batch is a pair ``(x, y)``: ``x`` float (N, *data_shape) (images scaled to [-1, 1]) and ``y``
 long (N,) class labels, or -1 for unlabelled data.
+
+The training order is reshuffled every epoch from a stored seed (:mod:`gan_lightning.data.order`) and
+the datamodule counts the batches it has delivered, so a run resumed from any checkpoint sees the same
+batches as an uninterrupted one. ``on_device=true`` keeps the whole training set on the accelerator
+(small datasets such as MNIST): batches are then gathered there, with no per-sample loading at all.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from gan_lightning.data.order import EpochShuffle
+from gan_lightning.data.tensor_dataset import TensorBatches, as_tensors, keep_batch
 from gan_lightning.errors import ConfigError
 
 
@@ -42,18 +49,28 @@ class GANDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         classes: Sequence[int] | None = None,
+        on_device: bool = False,
     ) -> None:
         super().__init__()
         if batch_size <= 0:
             raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size}.")
         if num_workers < 0:
             raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}.")
+        if on_device and num_workers > 0:
+            raise ConfigError(
+                "data.on_device=true keeps the data on the accelerator and needs no loader workers: "
+                f"set data.num_workers=0 (got {num_workers})."
+            )
         self.root = Path(root).expanduser()
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.requested_classes = list(classes) if classes is not None else None
+        self.on_device = on_device
         self.train_set: Dataset | None = None
+        self._device_set: TensorBatches | None = None
+        self.shuffle_seed: int | None = None  # drawn at the first setup, restored on resume
+        self.batches_seen = 0  # training batches delivered so far (all epochs)
 
     # --- to implement --------------------------------------------------------------------------
 
@@ -73,7 +90,9 @@ class GANDataModule(pl.LightningDataModule):
     def load_split(self, split: str = "train") -> Dataset:
         """The split, restricted to ``data.classes`` when set."""
         if split not in self.splits:
-            raise ConfigError(f"Dataset '{self.name}' has no '{split}' split; it has: {', '.join(self.splits)}.")
+            raise ConfigError(
+                f"Dataset '{self.name}' has no '{split}' split; it has: {', '.join(self.splits)}."
+            )
         dataset, labels = self.build_dataset(split)
         if self.requested_classes is not None:
             dataset = self._keep_classes(dataset, labels)
@@ -89,10 +108,14 @@ class GANDataModule(pl.LightningDataModule):
                 "Lower data.batch_size or add data."
             )
         self.train_set = dataset
+        if self.shuffle_seed is None:
+            self.shuffle_seed = torch.initial_seed() % 2**31  # set by seed_everything when seed= is given
 
     def _keep_classes(self, dataset: Dataset, labels: torch.Tensor | None) -> Dataset:
         if labels is None or self.num_classes is None:
-            raise ConfigError(f"data.classes={self.requested_classes} was given, but this dataset has no labels.")
+            raise ConfigError(
+                f"data.classes={self.requested_classes} was given, but this dataset has no labels."
+            )
         unknown = [c for c in self.requested_classes if not 0 <= c < self.num_classes]
         if unknown:
             raise ConfigError(f"data.classes has labels {unknown} outside 0..{self.num_classes - 1}.")
@@ -100,12 +123,47 @@ class GANDataModule(pl.LightningDataModule):
         return Subset(dataset, keep.tolist())
 
     def train_dataloader(self) -> DataLoader:
+        rank, world_size = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        order = EpochShuffle(len(self.train_set), self.shuffle_seed, rank, world_size)
+        batches_per_epoch = len(order) // self.batch_size
+        if batches_per_epoch == 0:
+            raise ConfigError(
+                f"Each of the {world_size} processes gets {len(order)} samples, fewer than "
+                f"data.batch_size={self.batch_size}. Lower data.batch_size or use fewer devices."
+            )
+        epoch, batch = divmod(self.batches_seen, batches_per_epoch)  # where a resumed run continues
+        order.set_epoch(epoch)
+        order.start_at(batch * self.batch_size)
+        if self.on_device:
+            return DataLoader(
+                self._tensors_on_device(), batch_size=self.batch_size, sampler=order, drop_last=True,
+                collate_fn=keep_batch,
+            )  # fmt: skip
         return DataLoader(
             self.train_set,
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=order,
             drop_last=True,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.shuffle_seed),  # worker seeds, not the global RNG
         )
+
+    def _tensors_on_device(self) -> TensorBatches:
+        if self._device_set is None:
+            device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+            self._device_set = TensorBatches(*as_tensors(self.train_set), device=device)
+        return self._device_set
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        if self.trainer is not None and self.trainer.training:
+            self.batches_seen += 1
+        return batch
+
+    def state_dict(self) -> dict[str, int]:
+        return {"shuffle_seed": self.shuffle_seed, "batches_seen": self.batches_seen}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.shuffle_seed = state_dict["shuffle_seed"]
+        self.batches_seen = state_dict["batches_seen"]

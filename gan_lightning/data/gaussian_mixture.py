@@ -62,12 +62,16 @@ class GaussianMixtureDataModule(GANDataModule):
         self.kind = kind
         self.std = DEFAULT_STD[kind] if std is None else std
         if n_samples <= 0 or self.std <= 0:
-            raise ConfigError(f"data.n_samples and data.std must be positive, got {n_samples} and {self.std}.")
+            raise ConfigError(
+                f"data.n_samples and data.std must be positive, got {n_samples} and {self.std}."
+            )
         self.n_samples = n_samples
         self.seed = seed
         self.num_classes = len(self.centres)
         self.class_names = [f"mode {k}" for k in range(self.num_classes)]
 
     def build_dataset(self, split: str) -> tuple[Dataset, torch.Tensor]:
-        points, modes = sample_mixture(self.centres, self.std, self.n_samples, torch.Generator().manual_seed(self.seed))
+        points, modes = sample_mixture(
+            self.centres, self.std, self.n_samples, torch.Generator().manual_seed(self.seed)
+        )
         return TensorDataset(points, modes), modes

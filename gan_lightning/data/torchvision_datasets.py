@@ -39,7 +39,10 @@ class TorchvisionDataModule(GANDataModule):
         """The split as a torchvision dataset; downloads when allowed and needed."""
         try:
             return self.dataset_cls(
-                str(self.root), train=train, download=self.download, transform=to_unit_range(self.data_shape[0])
+                str(self.root),
+                train=train,
+                download=self.download,
+                transform=to_unit_range(self.data_shape[0]),
             )
         except (RuntimeError, OSError) as err:  # torchvision's "Dataset not found" and network errors
             raise DatasetNotFoundError(self._not_found_message(err)) from err
@@ -103,4 +106,6 @@ class CIFAR10DataModule(TorchvisionDataModule):
         return self.root / datasets.CIFAR10.base_folder
 
     def expected_files(self) -> list[str]:
-        return [name for name, _ in datasets.CIFAR10.train_list + datasets.CIFAR10.test_list] + ["batches.meta"]
+        return [name for name, _ in datasets.CIFAR10.train_list + datasets.CIFAR10.test_list] + [
+            "batches.meta"
+        ]

@@ -26,6 +26,7 @@ from gan_lightning.errors import ConfigError
 from gan_lightning.losses import get_loss, gradient_penalty
 from gan_lightning.networks import build_networks
 from gan_lightning.noise import check_prior, sample_noise
+from gan_lightning.rng import rng_states, set_rng_states
 
 
 class GAN(pl.LightningModule):
@@ -43,11 +44,16 @@ class GAN(pl.LightningModule):
         loss: name in :data:`gan_lightning.losses.LOSSES`; loss_kwargs: its options.
         n_critic: discriminator updates per generator update (k in Algorithm 1).
         real_label: D's target for real samples; 0.9 gives one-sided label smoothing.
+        grad_clip: ``{"generator": max, "discriminator": max, "algorithm": "norm" | "value"}``;
+            ``None`` entries do not clip. Applied after mixed-precision unscaling.
         optimizer: ``{_target_: torch.optim.X, _partial_: true, lr_g, lr_d, **options}``.
         scheduler: ``None`` or a ``{_target_, _partial_: true, ...}`` LR scheduler, stepped once per
             generator step for both optimizers.
         data: the data config the model is trained on, recorded so that ``sample`` and ``evaluate``
             find the dataset again from the checkpoint alone.
+        compile: compile G and D with ``torch.compile`` (GPU speed-up; not stored in checkpoints).
+        channels_last: keep conv weights and images in channels-last memory order (GPU speed-up;
+            not stored in checkpoints).
     """
 
     def __init__(
@@ -65,15 +71,20 @@ class GAN(pl.LightningModule):
         loss_kwargs: dict[str, float] | None = None,
         n_critic: int = 1,
         real_label: float = 1.0,
+        grad_clip: dict[str, Any] | None = None,
         optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
         data: dict[str, Any] | None = None,
+        compile: bool = False,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["compile", "channels_last"])  # how to run, not what the model is
+        self._compile, self._channels_last, self._speedups_applied = compile, channels_last, False
         self.automatic_optimization = False
         _check_options(z_dim, n_critic, real_label, optimizer, conditional, num_classes)
         check_prior(noise)
+        self.grad_clip = _check_grad_clip(grad_clip)
         self.loss = get_loss(loss, **(loss_kwargs or {}))
         if real_label != 1.0 and not self.loss.probabilistic:
             raise ConfigError(
@@ -98,6 +109,7 @@ class GAN(pl.LightningModule):
         # Seed of the training noise (-1: not drawn yet); see :meth:`training_noise`.
         self.register_buffer("noise_seed", torch.full((), -1, dtype=torch.long))
         self._noise_rng: Generator | None = None
+        self._rng_states_to_restore: dict[str, Any] | None = None
 
     # --- the two networks, with or without labels ------------------------------------------------
 
@@ -119,10 +131,26 @@ class GAN(pl.LightningModule):
 
     # --- training ----------------------------------------------------------------------------------
 
+    def configure_model(self) -> None:
+        """Apply the speed switches once, before the optimizers are built (weights keep their names)."""
+        if self._speedups_applied:
+            return
+        if self._channels_last:
+            self.to(memory_format=torch.channels_last)
+        if self._compile:
+            self.generator.compile()
+            self.discriminator.compile()
+        self._speedups_applied = True
+
     def on_fit_start(self) -> None:
         if int(self.noise_seed) < 0:  # a new run: derive it from the run's seed (seed_everything)
             self.noise_seed.fill_(torch.initial_seed() % 2**31)
         self._noise_rng = Generator(device=self.device)
+
+    def on_train_start(self) -> None:
+        if self._rng_states_to_restore is not None:  # resuming: continue the global random streams
+            set_rng_states(self._rng_states_to_restore)
+            self._rng_states_to_restore = None
 
     def training_noise(self) -> Generator:
         """The generator that training noise is drawn from, re-seeded at every generator step from
@@ -138,6 +166,8 @@ class GAN(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
+        if self._channels_last and real.dim() == 4:
+            real = real.contiguous(memory_format=torch.channels_last)
         opt_d, opt_g = self.optimizers()
         noise = self.training_noise()
         for _ in range(self.hparams.n_critic):
@@ -160,7 +190,7 @@ class GAN(pl.LightningModule):
             fake_logits = self.discriminate(fake, labels)
             loss = self.loss.discriminator(real_logits, fake_logits, self.hparams.real_label)
             if self.loss.gradient_penalty_weight > 0:
-                penalty = gradient_penalty(lambda x: self.discriminate(x, labels), real, fake)
+                penalty = self._gradient_penalty(real, fake, labels, noise)
                 loss = loss + self.loss.gradient_penalty_weight * penalty
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(loss)
@@ -183,6 +213,22 @@ class GAN(pl.LightningModule):
             "train/D(G(z))_after_d_step": self.loss.score(fake_logits.detach()).mean(),
         }
 
+    def _gradient_penalty(self, real: Tensor, fake: Tensor, labels: Tensor, noise: Generator) -> Tensor:
+        """The WGAN-GP penalty, in float32 even under mixed precision (double backward in fp16 overflows)."""
+        with torch.autocast(self.device.type, enabled=False):
+            return gradient_penalty(
+                lambda x: self.discriminate(x, labels), real.float(), fake.float(), generator=noise
+            )
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Clip G's or D's gradients (called by Lightning after AMP unscaling, before the step)."""
+        network = "discriminator" if optimizer is self.trainer.optimizers[0] else "generator"
+        max_value = self.grad_clip[network]
+        if max_value is not None:
+            self.clip_gradients(
+                optimizer, gradient_clip_val=max_value, gradient_clip_algorithm=self.grad_clip["algorithm"]
+            )
+
     def configure_optimizers(self):
         options = dict(self.hparams.optimizer)
         lr_d, lr_g = options.pop("lr_d"), options.pop("lr_g")
@@ -200,6 +246,10 @@ class GAN(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["model_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
+        checkpoint["rng_states"] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._rng_states_to_restore = checkpoint.get("rng_states")
 
     # --- fine-tuning ----------------------------------------------------------------------------
 
@@ -233,6 +283,27 @@ def _check_finite(losses: dict[str, Tensor], step: int) -> None:
         f"Training diverged at generator step {step}: {bad}. The checkpoints written so far are intact; "
         "lower the learning rates, use gradient clipping or another loss, then resume or restart."
     )
+
+
+def _check_grad_clip(grad_clip: dict[str, Any] | None) -> dict[str, Any]:
+    options = {"generator": None, "discriminator": None, "algorithm": "norm", **(grad_clip or {})}
+    unknown = set(options) - {"generator", "discriminator", "algorithm"}
+    if unknown:
+        raise ConfigError(
+            f"model.grad_clip has unknown keys {sorted(unknown)}; "
+            "it takes generator, discriminator and algorithm."
+        )
+    if options["algorithm"] not in ("norm", "value"):
+        raise ConfigError(
+            f"model.grad_clip.algorithm must be 'norm' or 'value', got '{options['algorithm']}'."
+        )
+    for network in ("generator", "discriminator"):
+        value = options[network]
+        if value is not None and not value > 0:
+            raise ConfigError(
+                f"model.grad_clip.{network} must be positive or null (no clipping), got {value}."
+            )
+    return options
 
 
 def _as_list(x: Any) -> list:

@@ -7,9 +7,15 @@ strided convolutions, LeakyReLU 0.2 and BatchNorm on every layer but the first, 
 Sizes follow :func:`conv_plan`: 28 -> 7x7 start and 2 doublings; 32 -> 2x2 and 4; 64 -> 4x4 and 4.
 The widest map has ``base_channels * 2**(n-1)`` channels (512 for 32x32 with the default 64).
 
-Conditioning (``num_classes``): the label embedding is projected to one extra ``start x start``
-channel stacked on the generator's first feature map, and to one extra full-size channel stacked on
-the discriminator's input image.
+Conditioning (``num_classes``), chosen per network with ``conditioning``:
+
+- generator ``channel``: the label embedding is projected to one extra ``start x start`` channel
+  stacked on the first feature map; ``latent``: the embedding is concatenated to z (Mirza &
+  Osindero, 2014).
+- discriminator ``channel``: the embedding is projected to one extra full-size channel stacked on the
+  input image; ``projection``: D(x, y) = w.h(x) + e(y).h(x), the inner product of the class
+  embedding with D's features (Miyato & Koyama, 2018), which ties D's score to the label far more
+  strongly.
 """
 
 from __future__ import annotations
@@ -59,6 +65,15 @@ def _label_map(num_classes: int, embed_dim: int | None, side: int) -> nn.Sequent
     )
 
 
+def _check_conditioning(value: str, choices: tuple[str, ...], network: str) -> str:
+    if value not in choices:
+        raise ConfigError(
+            f"Unknown {network} conditioning '{value}'. Choose one of: {', '.join(choices)} "
+            f"(model.networks.conv.{network}.conditioning=...)."
+        )
+    return value
+
+
 def init_dcgan_weights(module: nn.Module) -> None:
     """N(0, 0.02) for (transposed) convolutions and dense layers, N(1, 0.02) for BatchNorm scales."""
     if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
@@ -80,19 +95,25 @@ class DCGANGenerator(nn.Module):
         base_channels: int = 64,
         num_classes: int | None = None,
         embed_dim: int | None = None,
+        conditioning: str = "channel",
         tanh_output: bool = True,
     ) -> None:
         super().__init__()
         channels, side = _check_image_shape(out_shape)
         self.start, doublings = conv_plan(side)
         width = base_channels * 2 ** (doublings - 1)
+        self.conditioning = _check_conditioning(conditioning, ("channel", "latent"), "generator")
+        latent = num_classes is not None and conditioning == "latent"
+        self.label_embedding = nn.Embedding(num_classes, embed_dim or num_classes) if latent else None
+        in_dim = z_dim + (self.label_embedding.embedding_dim if latent else 0)
         self.project = nn.Sequential(
-            nn.Linear(z_dim, width * self.start**2, bias=False),
+            nn.Linear(in_dim, width * self.start**2, bias=False),
             nn.Unflatten(1, (width, self.start, self.start)),
             nn.BatchNorm2d(width),
             nn.ReLU(True),
         )
-        self.label_map = _label_map(num_classes, embed_dim, self.start) if num_classes else None
+        channel = num_classes is not None and conditioning == "channel"
+        self.label_map = _label_map(num_classes, embed_dim, self.start) if channel else None
         in_ch = width + (1 if self.label_map is not None else 0)
         layers: list[nn.Module] = []
         for i in range(doublings):
@@ -108,6 +129,8 @@ class DCGANGenerator(nn.Module):
         self.upsample.apply(init_dcgan_weights)  # would shrink the label channel to almost nothing
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        if self.label_embedding is not None:
+            z = torch.cat([z, self.label_embedding(labels)], dim=1)
         h = self.project(z)
         if self.label_map is not None:
             h = torch.cat([h, self.label_map(labels)], dim=1)
@@ -123,12 +146,15 @@ class DCGANDiscriminator(nn.Module):
         base_channels: int = 64,
         num_classes: int | None = None,
         embed_dim: int | None = None,
+        conditioning: str = "channel",
         leaky_slope: float = 0.2,
     ) -> None:
         super().__init__()
         channels, side = _check_image_shape(in_shape)
         start, doublings = conv_plan(side)
-        self.label_map = _label_map(num_classes, embed_dim, side) if num_classes else None
+        self.conditioning = _check_conditioning(conditioning, ("channel", "projection"), "discriminator")
+        channel = num_classes is not None and conditioning == "channel"
+        self.label_map = _label_map(num_classes, embed_dim, side) if channel else None
         in_ch = channels + (1 if self.label_map is not None else 0)
         layers: list[nn.Module] = []
         for i in range(doublings):
@@ -139,11 +165,20 @@ class DCGANDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(leaky_slope, True))
             in_ch = out_ch
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(in_ch * start * start, 1))
+        features = in_ch * start * start
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(features, 1))
+        projection = num_classes is not None and conditioning == "projection"
+        self.class_embedding = nn.Embedding(num_classes, features) if projection else None
         self.features.apply(init_dcgan_weights)
         self.head.apply(init_dcgan_weights)
+        if self.class_embedding is not None:
+            nn.init.normal_(self.class_embedding.weight, 0.0, 0.02)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         if self.label_map is not None:
             x = torch.cat([x, self.label_map(labels)], dim=1)
-        return self.head(self.features(x)).squeeze(1)
+        h = self.features(x).flatten(1)
+        logits = self.head(h).squeeze(1)
+        if self.class_embedding is not None:
+            logits = logits + (self.class_embedding(labels) * h).sum(dim=1)
+        return logits

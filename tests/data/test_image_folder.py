@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.conftest import make_image_folder
 from PIL import Image
 
 from gan_lightning.data import ImageFolderDataModule
 from gan_lightning.data.image_folder import find_images
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
+from tests.conftest import make_image_folder
 
 
 def _ready(path: Path, **kwargs) -> ImageFolderDataModule:

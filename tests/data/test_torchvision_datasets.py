@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.conftest import SHARED_DATASETS
 
 from gan_lightning.data import CIFAR10DataModule, FashionMNISTDataModule, MNISTDataModule
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
+from tests.conftest import SHARED_DATASETS
 
 MNIST_FAMILY = [MNISTDataModule, FashionMNISTDataModule]
 

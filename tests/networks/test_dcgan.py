@@ -197,3 +197,23 @@ def test_unknown_arch_lists_choices() -> None:
 def test_bad_kwarg(kwargs: dict) -> None:
     with pytest.raises(ConfigError, match="conv"):
         build_networks("conv", Z_DIM, (1, 28, 28), **kwargs)
+
+
+@pytest.mark.parametrize(("g_mode", "d_mode"), [("latent", "projection"), ("channel", "projection")])
+def test_other_conditionings_use_the_label(g_mode: str, d_mode: str) -> None:
+    torch.manual_seed(0)
+    gen = DCGANGenerator(Z_DIM, (1, 28, 28), base_channels=8, num_classes=10, conditioning=g_mode)
+    disc = DCGANDiscriminator((1, 28, 28), base_channels=8, num_classes=10, conditioning=d_mode)
+    z = torch.randn(4, Z_DIM)
+    zeros, threes = torch.zeros(4, dtype=torch.long), torch.full((4,), 3)
+    images = gen(z, zeros)
+    assert images.shape == (4, 1, 28, 28)
+    assert not torch.allclose(images, gen(z, threes))  # the label changes the sample...
+    assert not torch.allclose(disc(images, zeros), disc(images, threes))  # ...and D's score
+    if d_mode == "projection":  # the label enters through the class embedding, not an input channel
+        assert disc.features[0].in_channels == 1 and disc.class_embedding.weight.shape[0] == 10
+
+
+def test_unknown_conditioning_is_refused() -> None:
+    with pytest.raises(ConfigError, match="discriminator conditioning 'concat'"):
+        DCGANDiscriminator((1, 28, 28), num_classes=10, conditioning="concat")
