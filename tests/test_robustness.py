@@ -6,9 +6,12 @@ from __future__ import annotations
 import errno
 
 import pytest
+import pytorch_lightning as pl
 import torch
+from pytorch_lightning.plugins.precision import MixedPrecision
 
 from gan_lightning import files
+from gan_lightning.data import GaussianMixtureDataModule
 from gan_lightning.errors import ConfigError, StorageError
 from gan_lightning.models import GAN
 from gan_lightning.train import train
@@ -172,3 +175,63 @@ def test_fast_path_switches_train_and_leave_plain_checkpoints(compose_cfg, mnist
     assert "compile" not in checkpoint["hyper_parameters"]  # a run-time switch, not part of the model
     model = load_model(out / "checkpoints" / "last.ckpt")
     assert model(torch.randn(2, model.hparams.z_dim)).shape == (2, 1, 28, 28)
+
+
+# --- fp16 loss scaling, exercised on CPU (Lightning maps `16-mixed` on CPU to bf16, so the GradScaler
+# path is built here by hand: float16 autocast on CPU with torch's CPU GradScaler) ------------------
+
+ADAM = {"_target_": "torch.optim.Adam", "_partial_": True, "lr_g": 1e-3, "lr_d": 1e-3}
+
+
+def fit_fp16(model: GAN, steps: int, callbacks=()) -> MixedPrecision:
+    data = GaussianMixtureDataModule(batch_size=64, n_samples=1024)
+    data.setup("fit")
+    plugin = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu"))
+    trainer = pl.Trainer(
+        accelerator="cpu", plugins=[plugin], max_steps=steps * model.optimizer_steps_per_batch,
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=list(callbacks),
+    )  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    return plugin
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "wasserstein"])
+def test_fp16_loss_scaling_with_clipping_and_gradient_penalty(loss):
+    torch.manual_seed(0)
+    clip = {"generator": 1.0, "discriminator": 1.0}
+    model = GAN(data_shape=(2,), tanh_output=False, loss=loss, grad_clip=clip, optimizer=ADAM)
+    plugin = fit_fp16(model, steps=10)
+    assert int(model.generator_step) == 10
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert 0 < plugin.scaler.get_scale() <= 2.0**16
+
+
+class OverflowOnce(pl.Callback):
+    """Make D's gradients infinite in the first batch (a hook fires inside backward, before unscaling)
+    and record D's weights and the loss scale around that batch."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == 0:
+            self.weight = next(pl_module.discriminator.parameters())
+            self.before = self.weight.detach().clone()
+            self.scale_before = trainer.precision_plugin.scaler.get_scale()
+            self.handle = self.weight.register_hook(lambda grad: torch.full_like(grad, float("inf")))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if batch_idx == 0:
+            self.handle.remove()
+            self.after = self.weight.detach().clone()
+            self.scale_after = trainer.precision_plugin.scaler.get_scale()
+
+
+def test_fp16_skips_the_step_whose_gradients_overflow():
+    torch.manual_seed(0)
+    model = GAN(data_shape=(2,), tanh_output=False, optimizer=ADAM)
+    probe = OverflowOnce()
+    fit_fp16(model, steps=3, callbacks=[probe])
+    assert torch.equal(probe.after, probe.before)  # the D step with inf gradients was skipped...
+    assert probe.scale_after == probe.scale_before / 2  # ...and the loss scale halved
+    assert int(model.generator_step) == 3
+    assert not torch.equal(next(model.discriminator.parameters()).detach(), probe.before)  # later steps ran
+    assert all(torch.isfinite(p).all() for p in model.parameters())
