@@ -56,7 +56,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
     if not cfg.trainer.get("enable_progress_bar", True):  # the flag alone turns the bar off
         callbacks = [cb for cb in callbacks if not isinstance(cb, ProgressBar)]
-    if cfg.get("metrics"):
+    if cfg.get("metrics") and cfg.metrics.get("_target_"):  # metrics=none leaves an experiment's keys
         callbacks.append(instantiate(cfg.metrics))
     callbacks.append(HParamsSummary.from_config(cfg))  # TensorBoard's HPARAMS view; final hp/* metrics
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]

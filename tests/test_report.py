@@ -373,3 +373,14 @@ def test_the_error_is_read_from_train_log_error_lines_and_tracebacks(tmp_path):
             "Traceback (most recent call last):\n  File 'x', line 1\n    f()\nOSError: [Errno 28] No space\n"
         )
     assert job_error(tmp_path) == "OSError: [Errno 28] No space"
+
+
+def test_a_run_beside_a_sweep_reports_both(tmp_path):
+    """A study folder holding one run and a sweep next to it (e.g. one cGAN and per-class models)."""
+    root = tmp_path / "study"
+    make_run(root / "cgan", ["model=cgan"])
+    make_sweep(
+        root / "per_class", j0={"overrides": ["data.classes=[0]"]}, j1={"overrides": ["data.classes=[1]"]}
+    )
+    _, jobs = build_report(root)
+    assert sorted(job.name for job in jobs) == ["cgan", "per_class/0", "per_class/1"]

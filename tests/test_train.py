@@ -315,3 +315,10 @@ def test_progress_bar_flag_alone_turns_the_bar_off(compose_cfg, mnist_root):
     assert "progress_bar" in cfg.callbacks
     train(cfg, Path(cfg.paths.output_dir))
     assert load_last(Path(cfg.paths.output_dir))["state_dict"]["generator_step"].item() == 3
+
+
+def test_metrics_none_ignores_metric_options_an_experiment_sets(compose_cfg, mnist_root):
+    """`metrics=none` with an experiment that sets `metrics.*` leaves keys without a _target_."""
+    cfg = compose_cfg(*QUICK, "metrics=none", "+metrics.every_n_steps=5", f"data.root={mnist_root}")
+    train(cfg, Path(cfg.paths.output_dir))
+    assert load_last(Path(cfg.paths.output_dir))["state_dict"]["generator_step"].item() == 3

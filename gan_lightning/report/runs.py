@@ -99,9 +99,11 @@ def find_jobs(root: Path, depth: int = 3) -> list[Path]:
         return [root]
     sweep = (root / "multirun.yaml").exists()
     children = sorted((p for p in root.iterdir() if p.is_dir()), key=natural_key)
-    jobs = [p for p in children if is_run_dir(p) or (sweep and p.name.isdigit())]
-    if jobs or depth <= 1:
-        return jobs
+    if sweep:
+        return [p for p in children if is_run_dir(p) or p.name.isdigit()]
+    if depth <= 1:
+        return [p for p in children if is_run_dir(p)]
+    # Runs and sweeps side by side (e.g. one conditional model beside a sweep of per-class models).
     return [job for child in children for job in find_jobs(child, depth - 1)]
 
 
