@@ -12,8 +12,8 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from pytorch_lightning.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ProgressBar
 
 from gan_lightning.callbacks.hparams import HParamsSummary
 from gan_lightning.checkpoints import check_resumable
