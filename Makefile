@@ -29,8 +29,8 @@ bench: install ## Framework vs plain PyTorch loop: ms/step and images/s (DCGAN, 
 	$(PY) benchmarks/throughput.py $(ARGS)
 
 lint: install ## Check style with ruff
-	$(VENV)/bin/ruff check gan_lightning tests benchmarks
-	$(VENV)/bin/ruff format --check gan_lightning tests benchmarks
+	$(VENV)/bin/ruff check gan_lightning tests benchmarks experiments
+	$(VENV)/bin/ruff format --check gan_lightning tests benchmarks experiments
 
 format: install ## Reformat the code with ruff
 	$(VENV)/bin/ruff check --fix gan_lightning tests benchmarks

@@ -1,11 +1,12 @@
 """Framework overhead: the same DCGAN on MNIST (28x28) trained (a) by gan-lightning's Trainer and
 (b) by a plain PyTorch loop with the same networks, loss, optimizers, batch size and data loader.
 
-    python benchmarks/throughput.py [--steps 200] [--warmup 20] [--batch-size 64] [--device cpu] [--switches]
+    python benchmarks/throughput.py [--steps 200] [--warmup 20] [--repeats 3] [--batch-size 64]
+                                    [--device cpu] [--switches]
 
-Prints milliseconds per generator step and images per second for both, and their ratio. With
-``--switches`` (the default on a GPU) it also times each speed switch of the GPU fast path on its own
-and all together: ``data.on_device``, fused Adam, channels-last, ``torch.compile``, and all of them
+Prints milliseconds per generator step and images per second for both (medians of alternating
+runs), and their ratio. With ``--switches`` (the default on a GPU) it also times each speed switch
+of the GPU fast path on its own and all together: ``data.on_device``, fused Adam, channels-last, ``torch.compile``, and all of them
 with bf16 mixed precision. Uses the MNIST files under $GAN_DATA_DIR (or ./data, downloading them there
 when missing).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 import pytorch_lightning as pl
@@ -123,6 +125,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each; medians reported")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument(
@@ -133,12 +136,16 @@ def main() -> None:
     switches = args.switches if args.switches is not None else args.device != "cpu"
     print(
         f"DCGAN 28x28, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, "
+        f"median of {args.repeats} alternating runs, "
         f"{args.device}, {torch.get_num_threads()} threads"
     )
-    results = {
-        "plain PyTorch loop": plain_loop(args.steps, args.warmup, args.batch_size, args.device),
-        "gan-lightning": framework(args.steps, args.warmup, args.batch_size, args.device),
-    }
+    # Alternate the two and keep each one's median: on a small shared CPU one run varies by ~10%.
+    timings: dict[str, list[float]] = {"plain PyTorch loop": [], "gan-lightning": []}
+    run = (args.steps, args.warmup, args.batch_size, args.device)
+    for _ in range(args.repeats):
+        timings["plain PyTorch loop"].append(plain_loop(*run))
+        timings["gan-lightning"].append(framework(*run))
+    results = {name: statistics.median(values) for name, values in timings.items()}
     for name, seconds in results.items():
         print(f"{name:>22}: {seconds * 1e3:8.2f} ms/step  {args.batch_size / seconds:9.1f} images/s")
     ratio = results["gan-lightning"] / results["plain PyTorch loop"]
