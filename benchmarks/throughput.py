@@ -7,8 +7,8 @@
 Prints milliseconds per generator step and images per second for both (medians of alternating
 runs), and their ratio. With ``--switches`` (the default on a GPU) it also times each speed switch
 of the GPU fast path on its own and all together: ``data.on_device``, fused Adam, channels-last,
-``torch.compile``, and all of them with bf16 mixed precision. Uses the MNIST files under $GAN_DATA_DIR (or ./data, downloading them there
-when missing).
+``torch.compile``, and all of them with bf16 mixed precision. Uses the MNIST files under
+$GAN_DATA_DIR (or ./data, downloading them there when missing).
 """
 
 from __future__ import annotations
