@@ -37,6 +37,10 @@ def check_run(cfg: DictConfig, output_dir: Path) -> None:
         path = cfg.get(key)
         if path and not Path(path).is_file():
             raise ConfigError(f"{key}={path}: no such file.")
+    if cfg.get("init_networks") is not None and not cfg.get("init_from"):
+        raise ConfigError(
+            "init_networks=... chooses which networks init_from loads: give init_from=PATH too."
+        )
     if cfg.get("ckpt_path") and cfg.get("init_from"):
         raise ConfigError(
             "Give either ckpt_path (resume the same run exactly) or init_from (a new run from its weights), "

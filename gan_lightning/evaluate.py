@@ -30,9 +30,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     model = load_model(cfg.ckpt, device)
     datamodule = load_datamodule(model, cfg.data_root)
     result: dict[str, Any] = {"ckpt": str(cfg.ckpt), "generator_step": int(model.generator_step)}
+    generator = "ema" if cfg.ema and model.ema is not None else "trained"  # which generator was sampled
     if not datamodule.is_image:
-        result.update(evaluate_toy(model, datamodule, seed=cfg.seed))
-        result["protocol"] = {"samples": TOY_SAMPLES, "mixture": datamodule.kind, "std": datamodule.std}
+        result.update(evaluate_toy(model, datamodule, seed=cfg.seed, ema=cfg.ema))
+        result["protocol"] = {
+            "samples": TOY_SAMPLES,
+            "mixture": datamodule.kind,
+            "std": datamodule.std,
+            "generator": generator,
+        }
         return result
     if cfg.get("label") is not None:
         choose_labels(model, 1, cfg.label)  # checks that the model is conditional and knows the label
@@ -43,8 +49,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         datamodule, model.conditional, cfg.extractor, tuple(OmegaConf.to_container(cfg.metrics)), cfg.n,
         cfg.reference_split, cfg.inception_weights, cfg.kid_subset_size, cfg.batch_size, device,
     )  # fmt: skip
-    result.update(evaluate_images(model, evaluator, cfg.n, cfg.batch_size, cfg.seed))
-    result["protocol"] = protocol.as_dict()
+    result.update(evaluate_images(model, evaluator, cfg.n, cfg.batch_size, cfg.seed, ema=cfg.ema))
+    result["protocol"] = {**protocol.as_dict(), "generator": generator}
     return result
 
 

@@ -3,7 +3,8 @@
 ``out=*.png`` writes a grid (a scatter plot for 2-D toy data); ``out=*.pt`` saves
 ``{"images": float (N, C, H, W) in [-1, 1], "labels": long (N,)}`` (no labels for unconditional
 models). ``label=3`` samples one class; ``interpolate=true`` writes rows of latent interpolations;
-``seed=`` makes it repeatable.
+``truncation=0.5`` redraws latent coordinates beyond 0.5; ``ema=false`` samples the trained generator
+instead of its EMA; ``seed=`` makes it repeatable.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from gan_lightning.callbacks.sample_grid import scatter_figure
 from gan_lightning.checkpoints import load_model, resolve_device
 from gan_lightning.errors import ConfigError
 from gan_lightning.files import atomic_torch_save
-from gan_lightning.noise import sample_noise
 from gan_lightning.sampling import cycle_labels, generate_batches
 
 
@@ -41,31 +41,51 @@ def choose_labels(model, n: int, label: int | None) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def interpolations(model, rows: int, steps: int, labels: torch.Tensor | None, seed: int) -> torch.Tensor:
+def interpolations(
+    model,
+    rows: int,
+    steps: int,
+    labels: torch.Tensor | None,
+    seed: int,
+    ema: bool | None = None,
+    truncation: float | None = None,
+) -> torch.Tensor:
     """``rows`` x ``steps`` images: each row walks linearly from one latent vector to another."""
     rng = torch.Generator().manual_seed(seed)
-    ends = sample_noise(model.hparams.noise, 2 * rows, model.hparams.z_dim, "cpu", rng).view(rows, 2, -1)
-    weights = torch.linspace(0, 1, steps).view(1, steps, 1)
+    end_labels = labels[:rows].repeat_interleave(2) if labels is not None else None
+    inputs = model.sample_inputs(2 * rows, rng, end_labels, truncation)
+    if "z" not in inputs:
+        raise ConfigError("interpolate=true walks between latent vectors; this model's input is not noise.")
+    ends = inputs["z"].view(rows, 2, -1)
+    weights = torch.linspace(0, 1, steps, device=ends.device).view(1, steps, 1)
     z = ((1 - weights) * ends[:, :1] + weights * ends[:, 1:]).reshape(rows * steps, -1)
-    row_labels = labels[:rows].repeat_interleave(steps) if labels is not None else None
+    walk = {"z": z}
+    if labels is not None:
+        walk["labels"] = labels[:rows].repeat_interleave(steps).to(model.device)
     model.eval()
-    return model(z.to(model.device), row_labels.to(model.device) if row_labels is not None else None).cpu()
+    return model.generate(walk, ema=ema).cpu()
 
 
 def write_samples(cfg: DictConfig) -> Path:
     if cfg.n <= 0:
         raise ConfigError(f"n must be positive, got {cfg.n}.")
+    if cfg.truncation is not None and not cfg.truncation > 0:
+        raise ConfigError(
+            f"truncation must be a positive threshold on |z| (or null: off), got {cfg.truncation}."
+        )
     out = Path(cfg.out)
     if out.suffix not in (".png", ".jpg", ".pt"):
         raise ConfigError(f"out={out}: use a .png/.jpg file for a grid or a .pt file for tensors.")
     model = load_model(cfg.ckpt, resolve_device(cfg.device))
     if cfg.interpolate:
         labels = choose_labels(model, cfg.rows, cfg.label)
-        images = interpolations(model, cfg.rows, cfg.steps, labels, cfg.seed)
+        images = interpolations(model, cfg.rows, cfg.steps, labels, cfg.seed, cfg.ema, cfg.truncation)
         labels, nrow = (labels.repeat_interleave(cfg.steps) if labels is not None else None), cfg.steps
     else:
         labels = choose_labels(model, cfg.n, cfg.label)
-        batches = generate_batches(model, cfg.n, cfg.batch_size, labels, seed=cfg.seed)
+        batches = generate_batches(
+            model, cfg.n, cfg.batch_size, labels, seed=cfg.seed, ema=cfg.ema, truncation=cfg.truncation
+        )
         images, nrow = torch.cat([x.cpu() for x, _ in batches]), cfg.nrow
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".pt":

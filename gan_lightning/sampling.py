@@ -1,4 +1,5 @@
-"""Drawing samples from a trained generator, in batches, repeatably."""
+"""Drawing samples from a trained model, in batches, repeatably, through the family's sampling
+interface (:meth:`~gan_lightning.core.AdversarialModule.sample_inputs` and ``generate``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
-
-from gan_lightning.noise import sample_noise
 
 
 def cycle_labels(classes: Sequence[int], n: int) -> Tensor:
@@ -17,12 +16,19 @@ def cycle_labels(classes: Sequence[int], n: int) -> Tensor:
 
 @torch.no_grad()
 def generate_batches(
-    model, n: int, batch_size: int = 500, labels: Tensor | None = None, seed: int = 0
+    model,
+    n: int,
+    batch_size: int = 500,
+    labels: Tensor | None = None,
+    seed: int = 0,
+    ema: bool | None = None,
+    truncation: float | None = None,
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
-    """Yield ``(images, labels)`` batches, ``n`` samples in all, from ``model`` in eval mode.
+    """Yield ``(samples, labels)`` batches, ``n`` samples in all, from ``model`` in eval mode.
 
-    Noise comes from a generator seeded with ``seed`` on the CPU, so the samples do not depend on
-    (or disturb) the global random state, nor on the device.
+    Inputs come from a generator seeded with ``seed`` on the CPU, so the samples do not depend on
+    (or disturb) the global random state, nor on the device. The EMA generator is used when the model
+    has one, unless ``ema=False``.
     """
     rng = torch.Generator().manual_seed(seed)
     was_training = model.training
@@ -30,8 +36,8 @@ def generate_batches(
     try:
         for start in range(0, n, batch_size):
             size = min(batch_size, n - start)
-            z = sample_noise(model.hparams.noise, size, model.hparams.z_dim, "cpu", rng).to(model.device)
-            y = labels[start : start + size].to(model.device) if labels is not None else None
-            yield model(z, y), y
+            y = labels[start : start + size] if labels is not None else None
+            inputs = model.sample_inputs(size, rng, y, truncation)
+            yield model.generate(inputs, ema=ema), inputs.get("labels")
     finally:
         model.train(was_training)

@@ -19,7 +19,7 @@ from gan_lightning.callbacks.hparams import HParamsSummary
 from gan_lightning.checkpoints import check_resumable
 from gan_lightning.config import as_plain, build, check_run
 from gan_lightning.errors import ConfigError, DatasetNotFoundError, StorageError
-from gan_lightning.steps import optimizer_steps_per_batch, register_resolvers, to_optimizer_steps
+from gan_lightning.steps import register_resolvers
 from gan_lightning.sweeps import optimized_value, report_failed_job
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,15 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         tanh_output=datamodule.is_image,
         optimizer=as_plain(cfg.optimizer),
         scheduler=as_plain(cfg.get("scheduler")),
+        augment=as_plain(cfg.get("augment")),
         data=as_plain(cfg.data),
     )
     if cfg.ckpt_path:
         check_resumable(model, cfg.ckpt_path)
     if cfg.init_from:
-        model.load_network_weights(cfg.init_from)
-        log.info("Initialised G and D from %s", cfg.init_from)
+        networks = cfg.get("init_networks")
+        model.load_network_weights(cfg.init_from, list(networks) if networks is not None else None)
+        log.info("Initialised %s from %s", ", ".join(networks or model.network_names), cfg.init_from)
 
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
     if not cfg.trainer.get("enable_progress_bar", True):  # the flag alone turns the bar off
@@ -62,7 +64,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
-        max_steps=to_optimizer_steps(cfg.trainer.max_steps, optimizer_steps_per_batch(cfg)),
+        max_steps=model.optimizer_steps_for(cfg.trainer.max_steps),  # the user counts generator steps
         callbacks=callbacks,
         logger=loggers or False,
     )

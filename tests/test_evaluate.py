@@ -100,6 +100,8 @@ def test_conditional_checkpoint_from_the_command_line(tmp_path_factory, root, ca
         "n_real": 32,  # all of the test split
         "reference": "mnist/test",
         "metrics": ["fid", "kid", "class_acc"],
+        "source": "torchvision",  # which copy of the data
+        "generator": "trained",  # the checkpoint has no EMA generator
     }
     assert [p.name for p in (cache / "fid_stats").iterdir()] == [
         f"mnist_test_all_classifier-{file_digest(classifier)}_n32.pt"
@@ -134,7 +136,7 @@ def test_toy_checkpoint_reports_mode_coverage(tmp_path_factory, capsys):
     code, out, err = evaluate(capsys, ckpt)
     assert code == 0, err
     values = json.loads(out)
-    assert values["protocol"] == {"samples": 2500, "mixture": "ring", "std": 0.01}
+    assert values["protocol"] == {"samples": 2500, "mixture": "ring", "std": 0.01, "generator": "trained"}
     assert values["modes_total"] == 8
     model = load_model(ckpt)
     points = torch.cat([x for x, _ in generate_batches(model, 2500, 2500, seed=0)])

@@ -50,14 +50,21 @@ EXPECTED = {
         "06_cifar10_dcgan",
         {"model.arch": "conv", "model.z_dim": 128, "metrics.extractor": "inception"},
     ),
+    "mnist_ema": ("08_ema", {"model.arch": "conv", "model.ema_rampup": 0.05, "metrics.every_n_steps": 500}),
+    "cifar10_data_efficient": (
+        "09_data_efficient",
+        {"model.arch": "conv", "model.z_dim": 128, "data.subset": 5000, "augment.kind": "none"},
+    ),
 }
 SWEEPS = {
     "mnist_optimizer": {"optimizer": "sgd,adam"},
     "mnist_z_dim": {"model.z_dim": "20,50,100,200"},
     "mnist_architecture": {"model": "gan,dcgan,cgan"},
     "mnist_per_class": {"data.classes": ",".join(f"[{k}]" for k in range(10))},
+    "mnist_ema": {"model.ema_kimg": "null,10"},
+    "cifar10_data_efficient": {"augment": "none,diffaugment,ada"},
 }
-DATA = {"cifar10_dcgan": "CIFAR10DataModule"}
+DATA = {"cifar10_dcgan": "CIFAR10DataModule", "cifar10_data_efficient": "CIFAR10DataModule"}
 MAX_STEPS = {"dcgan_finetune": 5000, "cifar10_dcgan": 50_000}
 
 
@@ -108,12 +115,17 @@ def test_experiment_composes(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(SWEEPS))
 def test_sweep_jobs_compose(name: str) -> None:
     jobs = sweep_jobs(SWEEPS[name])
-    assert len(jobs) == {"mnist_optimizer": 2, "mnist_z_dim": 4, "mnist_architecture": 3}.get(name, 10)
+    sizes = {"mnist_optimizer": 2, "mnist_z_dim": 4, "mnist_architecture": 3, "mnist_ema": 2}
+    assert len(jobs) == {**sizes, "cifar10_data_efficient": 3}.get(name, 10)
     configs = [compose_train(f"experiment={name}", *job) for job in jobs]
     if name == "mnist_optimizer":
         assert [c.optimizer._target_ for c in configs] == ["torch.optim.SGD", "torch.optim.Adam"]
     elif name == "mnist_z_dim":
         assert [c.model.z_dim for c in configs] == [20, 50, 100, 200]
+    elif name == "mnist_ema":
+        assert [c.model.ema_kimg for c in configs] == [None, 10]
+    elif name == "cifar10_data_efficient":
+        assert [c.augment.kind for c in configs] == ["none", "diffaugment", "ada"]
     elif name == "mnist_architecture":
         assert [(c.model.arch, c.model.conditional) for c in configs] == [
             ("mlp", False), ("conv", False), ("mlp", True),

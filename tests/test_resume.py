@@ -20,7 +20,7 @@ RUN = (
     "seed=7",
     "trainer.max_steps=10",
     "trainer.max_epochs=-1",
-    "callbacks.periodic_checkpoint.every_n_train_steps=${optimizer_steps:3}",
+    "callbacks.periodic_checkpoint.every_n_steps=3",
     "callbacks.sample_grid.every_n_steps=0",
 )
 CASES = {
@@ -28,6 +28,17 @@ CASES = {
     "mlp-dropout-scheduler": ("model=gan", "scheduler=step", "scheduler.step_size=4"),
     # Several critic steps and a gradient penalty whose mixing weights are random.
     "wgan-gp": ("model=dcgan", "model.loss=wasserstein", "model.n_critic=2", "optimizer.betas=[0.0,0.9]"),
+    # The toolkit's state: EMA weights, ADA's probability and its running sums (adjusted every 2 steps,
+    # so the crash falls between two adjustments), lazy R1 every 2 steps, DiffAugment-style randomness.
+    "ema-ada-r1": (
+        "model=dcgan",
+        "model.ema_kimg=0.05",
+        "augment=ada",
+        "augment.interval=2",
+        "augment.speed_kimg=0.05",
+        "model.r1_gamma=1.0",
+        "model.r1_every=2",
+    ),
 }
 
 
@@ -65,3 +76,6 @@ def test_sigkill_then_resume_ends_with_the_same_weights(case, tmp_path, mnist_ro
     assert expected.keys() == got.keys()
     different = [name for name in expected if not torch.equal(expected[name], got[name])]
     assert not different, f"weights differ after resume: {different}"
+    if case == "ema-ada-r1":
+        assert expected["augment.p"].item() > 0  # p moved, and resumed where it was
+        assert any(name.startswith("ema.networks.generator.") for name in expected)

@@ -1,7 +1,8 @@
 """Training callbacks that Lightning does not ship."""
 
 from gan_lightning.callbacks.checkpoint import GANCheckpoint
+from gan_lightning.callbacks.console_log import ConsoleLog
 from gan_lightning.callbacks.metrics import GANMetrics
 from gan_lightning.callbacks.sample_grid import SampleGrid
 
-__all__ = ["GANCheckpoint", "GANMetrics", "SampleGrid"]
+__all__ = ["ConsoleLog", "GANCheckpoint", "GANMetrics", "SampleGrid"]

@@ -1,5 +1,5 @@
-"""Lightning's ModelCheckpoint, adapted to GAN training: files named by generator step, and a final
-``last.ckpt`` whenever training stops between two periodic saves."""
+"""Lightning's ModelCheckpoint, adapted to GAN training: periods and file names in generator steps,
+and a final ``last.ckpt`` whenever training stops between two periodic saves."""
 
 from __future__ import annotations
 
@@ -11,9 +11,29 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 
 class GANCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` whose ``filename`` may use ``{generator_step}`` and which always leaves the
-    final state in ``last.ckpt`` (``save_last``). Periods still count Lightning's optimizer steps:
-    configure them with ``${optimizer_steps:N}`` (N generator steps)."""
+    """``ModelCheckpoint`` that saves every ``every_n_steps`` generator steps, whose ``filename`` may use
+    ``{generator_step}``, and which always leaves the final state in ``last.ckpt`` (``save_last``).
+
+    Lightning's own ``every_n_train_steps`` counts optimizer steps (several per generator step, and
+    not always the same number with lazy regularizers); it still works for configs that use it.
+    """
+
+    def __init__(self, *args: Any, every_n_steps: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.every_n_steps = every_n_steps
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args)
+        step = int(pl_module.generator_step)
+        if (
+            self.every_n_steps < 1
+            or step % self.every_n_steps
+            or self._should_skip_saving_checkpoint(trainer)
+        ):
+            return
+        candidates = self._monitor_candidates(trainer)
+        self._save_topk_checkpoint(trainer, candidates)
+        self._save_last_checkpoint(trainer, candidates)
 
     def _monitor_candidates(self, trainer: pl.Trainer) -> dict[str, Any]:
         candidates = super()._monitor_candidates(trainer)

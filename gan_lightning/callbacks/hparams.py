@@ -25,11 +25,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from gan_lightning import log_names
 from gan_lightning.callbacks.metrics import GANMetrics
 
 # Config sections that are not hyperparameters: where and how a run writes, what a sweeper reads.
 NOT_HYPERPARAMETERS = ("hydra", "paths", "callbacks", "logger", "trainer.plugins", "optimized_metric")
-LOSSES = {"train/d_loss": "hp/d_loss_final", "train/g_loss": "hp/g_loss_final"}
+LOSSES = {log_names.D_LOSS: "hp/d_loss_final", log_names.G_LOSS: "hp/g_loss_final"}
 
 
 def flat_hparams(cfg: DictConfig) -> dict[str, bool | int | float | str]:

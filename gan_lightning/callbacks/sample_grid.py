@@ -1,7 +1,9 @@
 """Sample grids from fixed noise: to TensorBoard and as PNG files in the run directory.
 
-The fixed noise (and, for conditional models, labels) is drawn once from its own seeded generator
-and saved in checkpoints, so grids stay comparable across a resume. Conditional models get one row
+The fixed inputs (noise and, for conditional models, labels, from the model's
+:meth:`~gan_lightning.core.AdversarialModule.sample_inputs`) are drawn once from their own seeded
+generator and saved in checkpoints, so grids stay comparable across a resume. Grids come from the
+EMA generator when the model has one. Conditional models get one row
 per class, in class order. 2-D toy data gets a scatter plot of samples over the real data instead.
 """
 
@@ -19,8 +21,6 @@ import torch  # noqa: E402
 from pytorch_lightning.loggers import TensorBoardLogger  # noqa: E402
 from pytorch_lightning.utilities import rank_zero_only  # noqa: E402
 from torchvision.utils import make_grid, save_image  # noqa: E402
-
-from gan_lightning.noise import sample_noise  # noqa: E402
 
 
 class SampleGrid(pl.Callback):
@@ -50,29 +50,31 @@ class SampleGrid(pl.Callback):
         self.n_points = n_points
         self.dirname = dirname
         self.seed = seed
-        self.z: torch.Tensor | None = None
-        self.labels: torch.Tensor | None = None
+        self.inputs: dict[str, torch.Tensor] | None = None
         self.last_written_step = -1
 
     # --- fixed noise, saved in checkpoints ----------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        return {"z": self.z, "labels": self.labels}
+        return dict(self.inputs or {})  # e.g. {"z": ..., "labels": ...}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.z, self.labels = state_dict["z"], state_dict["labels"]
+        inputs = {name: value for name, value in state_dict.items() if value is not None}
+        self.inputs = inputs or None
 
     def _fixed_inputs(self, pl_module: pl.LightningModule, trainer: pl.Trainer) -> None:
-        if self.z is not None:
+        if self.inputs is not None:
             return
         rng = torch.Generator().manual_seed(self.seed)
         image_data = getattr(trainer.datamodule, "is_image", True)
+        labels = None
         if pl_module.conditional:
             classes = torch.tensor(pl_module.classes)
             per_class = self.nrow if image_data else max(1, self.n_points // len(classes))
-            self.labels = classes.repeat_interleave(per_class)
-        n = len(self.labels) if self.labels is not None else (self.n_samples if image_data else self.n_points)
-        self.z = sample_noise(pl_module.hparams.noise, n, pl_module.hparams.z_dim, "cpu", rng)
+            labels = classes.repeat_interleave(per_class)
+        n = len(labels) if labels is not None else (self.n_samples if image_data else self.n_points)
+        inputs = pl_module.sample_inputs(n, rng, labels)
+        self.inputs = {name: value.cpu() for name, value in inputs.items()}
 
     # --- hooks --------------------------------------------------------------------------------------
 
@@ -93,11 +95,11 @@ class SampleGrid(pl.Callback):
 
     @torch.no_grad()
     def generate(self, pl_module: pl.LightningModule) -> torch.Tensor:
-        """G(fixed z [, labels]) in eval mode, on the CPU."""
+        """Samples of the fixed inputs in eval mode, on the CPU."""
         was_training = pl_module.training
         pl_module.eval()
-        labels = self.labels.to(pl_module.device) if self.labels is not None else None
-        samples = pl_module(self.z.to(pl_module.device), labels).float().cpu()
+        inputs = {name: value.to(pl_module.device) for name, value in self.inputs.items()}
+        samples = pl_module.generate(inputs).float().cpu()
         pl_module.train(was_training)
         return samples
 

@@ -1,9 +1,10 @@
 """One LightningDataModule per dataset; batches are ``(x, y)`` (see :mod:`gan_lightning.data.base`)."""
 
 from gan_lightning.data.base import GANDataModule
+from gan_lightning.data.cifar10 import CIFAR10DataModule
 from gan_lightning.data.gaussian_mixture import GaussianMixtureDataModule
 from gan_lightning.data.image_folder import ImageFolderDataModule
-from gan_lightning.data.torchvision_datasets import CIFAR10DataModule, FashionMNISTDataModule, MNISTDataModule
+from gan_lightning.data.torchvision_datasets import FashionMNISTDataModule, MNISTDataModule
 
 __all__ = [
     "GANDataModule",

@@ -1,4 +1,4 @@
-"""Datamodules over torchvision's downloadable datasets: MNIST, Fashion-MNIST and CIFAR-10.
+"""Datamodules over torchvision's downloadable datasets: MNIST and Fashion-MNIST (CIFAR-10: ``cifar10``).
 
 The files live under ``data.root`` in torchvision's own layout (``MNIST/raw/...``); they are
 downloaded there when missing. Without a network, a clear error names the folder and the files.
@@ -22,6 +22,10 @@ class TorchvisionDataModule(GANDataModule):
 
     dataset_cls: type[Dataset]
     splits = ("train", "test")
+
+    @property
+    def source(self) -> str:
+        return "torchvision"
 
     def __init__(self, *args, download: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -91,21 +95,3 @@ class FashionMNISTDataModule(_MNISTLike):
     name = "fashion_mnist"
     dataset_cls = datasets.FashionMNIST
     class_names = list(datasets.FashionMNIST.classes)
-
-
-class CIFAR10DataModule(TorchvisionDataModule):
-    """CIFAR-10: 50,000 natural images, 3x32x32, 10 classes."""
-
-    name = "cifar10"
-    dataset_cls = datasets.CIFAR10
-    data_shape = (3, 32, 32)
-    num_classes = 10
-    class_names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-
-    def dataset_folder(self) -> Path:
-        return self.root / datasets.CIFAR10.base_folder
-
-    def expected_files(self) -> list[str]:
-        return [name for name, _ in datasets.CIFAR10.train_list + datasets.CIFAR10.test_list] + [
-            "batches.meta"
-        ]

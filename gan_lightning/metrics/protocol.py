@@ -30,12 +30,14 @@ class Protocol:
     n_real: int
     reference: str  # "<dataset>/<split>", plus the classes when a subset
     metrics: list[str] = field(default_factory=list)
+    source: str = ""  # which copy of the data: "torchvision", "folder:<path> (JPEG copy: ...)"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
-        return f"{self.extractor}, {self.n_fake} generated vs {self.n_real} real images of {self.reference}"
+        text = f"{self.extractor}, {self.n_fake} generated vs {self.n_real} real images of {self.reference}"
+        return f"{text} [{self.source}]" if self.source else text
 
 
 def build_image_evaluator(
@@ -62,7 +64,7 @@ def build_image_evaluator(
     split = reference_split if reference_split in datamodule.splits else "train"
     reference = datamodule.load_split(split)
     n_real = min(n_samples, len(reference))
-    key = cache_key(datamodule.name, split, datamodule.requested_classes, feature_net.tag, n_real)
+    key = cache_key(datamodule.stats_name, split, datamodule.requested_classes, feature_net.tag, n_real)
     cache_dir = cache_root(datamodule.root) / "fid_stats"
     if rank == 0:
         real = real_features(feature_net, reference, n_real, cache_dir, key, batch_size, device)
@@ -77,7 +79,12 @@ def build_image_evaluator(
     ).to(device)  # fmt: skip
     subset = f" classes {datamodule.requested_classes}" if datamodule.requested_classes is not None else ""
     protocol = Protocol(
-        feature_net.tag, n_samples, n_real, f"{datamodule.name}/{split}{subset}", list(chosen)
+        feature_net.tag,
+        n_samples,
+        n_real,
+        f"{datamodule.name}/{split}{subset}",
+        list(chosen),
+        datamodule.source,
     )
     return evaluator, protocol
 
@@ -90,21 +97,26 @@ def evaluate_images(
     seed: int = 0,
     rank: int = 0,
     world_size: int = 1,
+    ema: bool | None = None,
 ) -> dict[str, Any]:
     """Generate this rank's share of ``n_samples`` images (labels cycling through the model's classes)
     with noise seeded ``seed + rank``, feed them to ``evaluator`` and compute (a collective)."""
     evaluator.reset()
     n_local = n_samples // world_size + (1 if rank < n_samples % world_size else 0)
     labels = cycle_labels(model.classes, n_local) if model.conditional else None
-    for images, batch_labels in generate_batches(model, n_local, batch_size, labels, seed=seed + rank):
+    for images, batch_labels in generate_batches(
+        model, n_local, batch_size, labels, seed=seed + rank, ema=ema
+    ):
         evaluator.update(images, batch_labels)
     return evaluator.compute()
 
 
-def evaluate_toy(model, datamodule, seed: int = 0, n_samples: int = TOY_SAMPLES) -> dict[str, Any]:
+def evaluate_toy(
+    model, datamodule, seed: int = 0, n_samples: int = TOY_SAMPLES, ema: bool | None = None
+) -> dict[str, Any]:
     """Mode coverage of ``n_samples`` (2,500) generated points on the datamodule's mixture."""
     labels = cycle_labels(model.classes, n_samples) if model.conditional else None
     samples = torch.cat(
-        [x.cpu() for x, _ in generate_batches(model, n_samples, n_samples, labels, seed=seed)]
+        [x.cpu() for x, _ in generate_batches(model, n_samples, n_samples, labels, seed=seed, ema=ema)]
     )
     return mode_coverage(samples, datamodule.centres, datamodule.std)

@@ -1,15 +1,17 @@
-"""The noise-to-sample GAN: one LightningModule for GAN, DCGAN, conditional GAN and LSGAN.
+"""The noise-to-sample GAN: one family for GAN, DCGAN, conditional GAN and LSGAN.
 
 The variants differ only in configuration: the network architecture (``arch``), the loss
-(``loss``) and whether G and D see class labels (``conditional``).
+(``loss``) and whether G and D see class labels (``conditional``). The training step (Goodfellow et
+al., 2014, Algorithm 1) as phases, each a separate optimizer update:
 
-Training step (Goodfellow et al., 2014, Algorithm 1), with manual optimization:
+    discriminator  (n_critic times)  D on real x and on G(z), z ~ prior, G frozen; plus the WGAN-GP
+                                     penalty, and R1 when it is not lazy
+    r1             (every r1_every)  lazy R1 on real x, weight gamma / 2 * r1_every  (Mescheder 2018)
+    generator                        G through D(G(z)), D frozen
+    path_length    (every pl_every)  StyleGAN2's path-length penalty, for generators with a latent W
 
-    for each batch (x, y):
-        repeat n_critic times:  update D on real x and on G(z), z ~ prior   (G frozen)
-        once:                   update G through D(G(z))                      (D frozen)
-
-``trainer.max_steps`` counts generator steps (batches); see :mod:`gan_lightning.steps`.
+With an ``augment`` (DiffAugment or ADA) D sees real and generated images only through it, in the
+discriminator and the generator phases alike. ``trainer.max_steps`` counts generator steps.
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
-from hydra.utils import instantiate
 from torch import Generator, Tensor
 
+from gan_lightning import log_names
+from gan_lightning.augment import AdaptiveAugment, build_augment
+from gan_lightning.core import AdversarialModule, Phase
 from gan_lightning.errors import ConfigError
-from gan_lightning.losses import get_loss, gradient_penalty
+from gan_lightning.losses import get_loss, gradient_penalty, path_length_penalty, r1_penalty
 from gan_lightning.networks import build_networks
 from gan_lightning.noise import check_prior, sample_noise
-from gan_lightning.rng import rng_states, set_rng_states
 
 
-class GAN(pl.LightningModule):
+class GAN(AdversarialModule):
     """Generator G: z (N, z_dim) [+ y] -> x (N, *data_shape); discriminator D: x [+ y] -> logits (N,).
 
     Args:
@@ -44,16 +46,16 @@ class GAN(pl.LightningModule):
         loss: name in :data:`gan_lightning.losses.LOSSES`; loss_kwargs: its options.
         n_critic: discriminator updates per generator update (k in Algorithm 1).
         real_label: D's target for real samples; 0.9 gives one-sided label smoothing.
-        grad_clip: ``{"generator": max, "discriminator": max, "algorithm": "norm" | "value"}``;
-            ``None`` entries do not clip. Applied after mixed-precision unscaling.
-        optimizer: ``{_target_: torch.optim.X, _partial_: true, lr_g, lr_d, **options}``.
-        scheduler: ``None`` or a ``{_target_, _partial_: true, ...}`` LR scheduler, stepped once per
-            generator step for both optimizers.
+        r1_gamma: weight gamma of the R1 penalty gamma / 2 * E||grad D(x)||^2 (0 = off).
+        r1_every: R1 runs every this many generator steps, weighted by it (lazy regularization).
+        pl_weight: weight of the path-length penalty (0 = off; needs a generator with a latent W).
+        pl_every: the path-length penalty runs every this many generator steps, weighted by it.
+        pl_decay: decay of the running mean path length.
+        augment: ``None`` or ``{"kind": "diffaugment" | "ada", **options}`` (``augment=`` group).
         data: the data config the model is trained on, recorded so that ``sample`` and ``evaluate``
             find the dataset again from the checkpoint alone.
-        compile: compile G and D with ``torch.compile`` (GPU speed-up; not stored in checkpoints).
-        channels_last: keep conv weights and images in channels-last memory order (GPU speed-up;
-            not stored in checkpoints).
+        optimizer, scheduler, grad_clip, ema_kimg, ema_rampup, spectral_norm, compile,
+            channels_last: see :class:`~gan_lightning.core.AdversarialModule`.
     """
 
     def __init__(
@@ -71,20 +73,30 @@ class GAN(pl.LightningModule):
         loss_kwargs: dict[str, float] | None = None,
         n_critic: int = 1,
         real_label: float = 1.0,
+        r1_gamma: float = 0.0,
+        r1_every: int = 16,
+        pl_weight: float = 0.0,
+        pl_every: int = 4,
+        pl_decay: float = 0.01,
+        augment: dict[str, Any] | None = None,
         grad_clip: dict[str, Any] | None = None,
         optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
+        ema_kimg: float | None = None,
+        ema_rampup: float | None = None,
+        spectral_norm: str = "none",
         data: dict[str, Any] | None = None,
         compile: bool = False,
         channels_last: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            optimizer=optimizer, scheduler=scheduler, grad_clip=grad_clip, ema_kimg=ema_kimg,
+            ema_rampup=ema_rampup, spectral_norm=spectral_norm, compile=compile, channels_last=channels_last,
+        )  # fmt: skip
         self.save_hyperparameters(ignore=["compile", "channels_last"])  # how to run, not what the model is
-        self._compile, self._channels_last, self._speedups_applied = compile, channels_last, False
-        self.automatic_optimization = False
-        _check_options(z_dim, n_critic, real_label, optimizer, conditional, num_classes)
+        _check_options(z_dim, n_critic, real_label, conditional, num_classes)
+        _check_regularizers(r1_gamma, r1_every, pl_weight, pl_every, pl_decay)
         check_prior(noise)
-        self.grad_clip = _check_grad_clip(grad_clip)
         self.loss = get_loss(loss, **(loss_kwargs or {}))
         if real_label != 1.0 and not self.loss.probabilistic:
             raise ConfigError(
@@ -101,15 +113,24 @@ class GAN(pl.LightningModule):
             generator_kwargs=arch_options.get("generator"),
             discriminator_kwargs=arch_options.get("discriminator"),
         )
+        if pl_weight > 0:
+            if not has_latent_w(self.generator):
+                raise ConfigError(
+                    f"model.pl_weight={pl_weight}: the path-length penalty needs a generator with a latent W "
+                    f"(a mapping network, as StyleGAN2's); model.arch={arch} has none. Set model.pl_weight=0."
+                )
+            self.register_buffer("path_length_mean", torch.zeros(()))
+        augment = dict(augment or {})
+        if augment.get("kind", "none") != "none" and len(data_shape) != 3:
+            raise ConfigError(
+                f"augment={augment['kind']} transforms images, but this data has shape {tuple(data_shape)}. "
+                "Use augment=none for 2-D toy data."
+            )
+        self.augment = build_augment(**augment) if augment else None
+        self.finish_networks()
         self.classes = (
             list(classes) if classes is not None else (list(range(num_classes)) if num_classes else None)
         )
-        # Generator steps taken so far; a buffer, so that it is saved in checkpoints.
-        self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
-        # Seed of the training noise (-1: not drawn yet); see :meth:`training_noise`.
-        self.register_buffer("noise_seed", torch.full((), -1, dtype=torch.long))
-        self._noise_rng: Generator | None = None
-        self._rng_states_to_restore: dict[str, Any] | None = None
 
     # --- the two networks, with or without labels ------------------------------------------------
 
@@ -117,208 +138,180 @@ class GAN(pl.LightningModule):
     def conditional(self) -> bool:
         return self.hparams.conditional
 
-    def sample_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample_z(self, n: int, generator: Generator | None = None) -> Tensor:
         """n latent vectors (n, z_dim) on the model's device."""
         return sample_noise(self.hparams.noise, n, self.hparams.z_dim, self.device, generator)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """G(z [, y]): (N, z_dim) -> (N, *data_shape)."""
+        """G(z [, y]) of the trained generator: (N, z_dim) -> (N, *data_shape)."""
         return self.generator(z, labels if self.conditional else None)
 
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """D(x [, y]) logits (N,)."""
         return self.discriminator(x, labels if self.conditional else None)
 
-    # --- training ----------------------------------------------------------------------------------
+    def augmented(self, images: Tensor, noise: Generator) -> Tensor:
+        """What D sees of a batch: the images through the differentiable augmentation, if any."""
+        return images if self.augment is None else self.augment(images, noise)
 
-    def configure_model(self) -> None:
-        """Apply the speed switches once, before the optimizers are built (weights keep their names)."""
-        if self._speedups_applied:
-            return
-        if self._channels_last:
-            self.to(memory_format=torch.channels_last)
-        if self._compile:
-            self.generator.compile()
-            self.discriminator.compile()
-        self._speedups_applied = True
+    # --- sampling interface -------------------------------------------------------------------------
 
-    def on_fit_start(self) -> None:
-        if int(self.noise_seed) < 0:  # a new run: derive it from the run's seed (seed_everything)
-            self.noise_seed.fill_(torch.initial_seed() % 2**31)
-        self._noise_rng = Generator(device=self.device)
+    def sample_inputs(
+        self,
+        n: int,
+        generator: Generator | None = None,
+        labels: Tensor | None = None,
+        truncation: float | None = None,
+    ) -> dict[str, Tensor]:
+        """``{"z": (n, z_dim)[, "labels": (n,)]}`` on the model's device. The noise is drawn where
+        ``generator`` lives (a CPU generator gives the same samples on any device); ``truncation``
+        redraws every coordinate beyond that threshold (the truncation trick of BigGAN)."""
+        where = generator.device if generator is not None else self.device
+        z = sample_noise(self.hparams.noise, n, self.hparams.z_dim, where, generator, truncation)
+        inputs = {"z": z.to(self.device)}
+        if self.conditional:
+            if labels is None:
+                raise ValueError("A conditional model needs labels to sample.")
+            inputs["labels"] = labels.to(self.device)
+        return inputs
 
-    def on_train_start(self) -> None:
-        if self._rng_states_to_restore is not None:  # resuming: continue the global random streams
-            set_rng_states(self._rng_states_to_restore)
-            self._rng_states_to_restore = None
+    def generate(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
+        generator = self.sampling_network("generator", ema)
+        return generator(inputs["z"], inputs.get("labels") if self.conditional else None)
 
-    def training_noise(self) -> Generator:
-        """The generator that training noise is drawn from, re-seeded at every generator step from
-        (noise seed, step, DDP rank): every rank draws different noise (``seed_everything`` alone
-        would give all ranks the same), and a resumed run draws exactly what the original would."""
-        seed = (int(self.noise_seed) * 1_000_003 + int(self.generator_step)) * 1_009 + self.global_rank
-        return self._noise_rng.manual_seed(seed)
+    # --- the training step as phases ----------------------------------------------------------------
 
     @property
-    def optimizer_steps_per_batch(self) -> int:
-        """How much Lightning's ``global_step`` grows per batch: n_critic D steps plus one G step."""
-        return self.hparams.n_critic + 1
+    def lazy_r1(self) -> bool:
+        return self.hparams.r1_gamma > 0 and self.hparams.r1_every > 1
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        real, labels = batch
-        if self._channels_last and real.dim() == 4:
-            real = real.contiguous(memory_format=torch.channels_last)
-        opt_d, opt_g = self.optimizers()
-        noise = self.training_noise()
-        for _ in range(self.hparams.n_critic):
-            d_stats = self._discriminator_step(opt_d, real, labels, noise)
-        g_stats = self._generator_step(opt_g, real.size(0), labels, noise)
-        for scheduler in _as_list(self.lr_schedulers()):
-            scheduler.step()
-        self.generator_step += 1
-        losses = {"train/d_loss": d_stats.pop("train/d_loss"), "train/g_loss": g_stats.pop("train/g_loss")}
-        _check_finite(losses, int(self.generator_step))
-        self.log_dict(losses, prog_bar=True)
-        self.log_dict({**d_stats, **g_stats})
-        self.log_dict({"lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"]})
-
-    def _discriminator_step(self, opt_d, real: Tensor, labels: Tensor, noise: Generator) -> dict[str, Tensor]:
-        with self.toggled_optimizer(opt_d):
-            with torch.no_grad():
-                fake = self(self.sample_z(real.size(0), noise), labels)
-            real_logits = self.discriminate(real, labels)
-            fake_logits = self.discriminate(fake, labels)
-            loss = self.loss.discriminator(real_logits, fake_logits, self.hparams.real_label)
-            if self.loss.gradient_penalty_weight > 0:
-                penalty = self._gradient_penalty(real, fake, labels, noise)
-                loss = loss + self.loss.gradient_penalty_weight * penalty
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            opt_d.step()
-        return {
-            "train/d_loss": loss.detach(),
-            "train/D(x)": self.loss.score(real_logits.detach()).mean(),
-            "train/D(G(z))_before_d_step": self.loss.score(fake_logits.detach()).mean(),
-        }
-
-    def _generator_step(self, opt_g, n: int, labels: Tensor, noise: Generator) -> dict[str, Tensor]:
-        with self.toggled_optimizer(opt_g):
-            fake_logits = self.discriminate(self(self.sample_z(n, noise), labels), labels)
-            loss = self.loss.generator(fake_logits)
-            opt_g.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            opt_g.step()
-        return {
-            "train/g_loss": loss.detach(),
-            "train/D(G(z))_after_d_step": self.loss.score(fake_logits.detach()).mean(),
-        }
-
-    def _gradient_penalty(self, real: Tensor, fake: Tensor, labels: Tensor, noise: Generator) -> Tensor:
-        """The WGAN-GP penalty, in float32 even under mixed precision (double backward in fp16 overflows)."""
-        with torch.autocast(self.device.type, enabled=False):
-            return gradient_penalty(
-                lambda x: self.discriminate(x, labels), real.float(), fake.float(), generator=noise
+    def build_phases(self) -> list[Phase]:
+        h = self.hparams
+        phases = [
+            Phase(
+                "discriminator",
+                "discriminator",
+                self.discriminator_loss,
+                log_names.D_LOSS,
+                repeats=h.n_critic,
             )
-
-    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Clip G's or D's gradients (called by Lightning after AMP unscaling, before the step)."""
-        network = "discriminator" if optimizer is self.trainer.optimizers[0] else "generator"
-        max_value = self.grad_clip[network]
-        if max_value is not None:
-            self.clip_gradients(
-                optimizer, gradient_clip_val=max_value, gradient_clip_algorithm=self.grad_clip["algorithm"]
-            )
-
-    def configure_optimizers(self):
-        options = dict(self.hparams.optimizer)
-        lr_d, lr_g = options.pop("lr_d"), options.pop("lr_g")
-        make_optimizer = instantiate(options)
-        opt_d = make_optimizer(self.discriminator.parameters(), lr=lr_d)
-        opt_g = make_optimizer(self.generator.parameters(), lr=lr_g)
-        if not self.hparams.scheduler:
-            return [opt_d, opt_g]
-        make_scheduler = instantiate(self.hparams.scheduler)
-        schedulers = [
-            {"scheduler": make_scheduler(opt_d), "interval": "step", "name": "lr/d"},
-            {"scheduler": make_scheduler(opt_g), "interval": "step", "name": "lr/g"},
         ]
-        return [opt_d, opt_g], schedulers
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["model_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
-        checkpoint["rng_states"] = rng_states()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self._rng_states_to_restore = checkpoint.get("rng_states")
-
-    # --- fine-tuning ----------------------------------------------------------------------------
-
-    def load_network_weights(self, checkpoint_path: str) -> None:
-        """Copy G's and D's weights from a checkpoint of a compatible model (optimizers stay fresh)."""
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-        state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-        if state is None:
-            raise ConfigError(
-                f"'{checkpoint_path}' is not a gan-lightning checkpoint (no 'state_dict' in it)."
+        if self.lazy_r1:
+            phases.append(Phase("r1", "discriminator", self.r1_loss, log_names.D_REG_LOSS, every=h.r1_every))
+        phases.append(Phase("generator", "generator", self.generator_loss, log_names.G_LOSS))
+        if h.pl_weight > 0:
+            phases.append(
+                Phase(
+                    "path_length", "generator", self.path_length_loss, log_names.G_REG_LOSS, every=h.pl_every
+                )
             )
-        for name in ("generator", "discriminator"):
-            network = getattr(self, name)
-            prefix = f"{name}."
-            weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-            try:
-                network.load_state_dict(weights)
-            except RuntimeError as err:
-                raise ConfigError(
-                    f"init_from={checkpoint_path}: its {name} does not match this model's "
-                    f"(same model, data and z_dim needed).\n{err}"
-                ) from err
+        return phases
 
-
-def _check_finite(losses: dict[str, Tensor], step: int) -> None:
-    """Stop with a clear message at the first NaN or Inf loss (one device sync per step)."""
-    if bool(torch.isfinite(torch.stack(list(losses.values()))).all()):
-        return
-    bad = ", ".join(f"{name} = {value.item()}" for name, value in losses.items() if not torch.isfinite(value))
-    raise FloatingPointError(
-        f"Training diverged at generator step {step}: {bad}. The checkpoints written so far are intact; "
-        "lower the learning rates, use gradient clipping or another loss, then resume or restart."
-    )
-
-
-def _check_grad_clip(grad_clip: dict[str, Any] | None) -> dict[str, Any]:
-    options = {"generator": None, "discriminator": None, "algorithm": "norm", **(grad_clip or {})}
-    unknown = set(options) - {"generator", "discriminator", "algorithm"}
-    if unknown:
-        raise ConfigError(
-            f"model.grad_clip has unknown keys {sorted(unknown)}; "
-            "it takes generator, discriminator and algorithm."
-        )
-    if options["algorithm"] not in ("norm", "value"):
-        raise ConfigError(
-            f"model.grad_clip.algorithm must be 'norm' or 'value', got '{options['algorithm']}'."
-        )
-    for network in ("generator", "discriminator"):
-        value = options[network]
-        if value is not None and not value > 0:
-            raise ConfigError(
-                f"model.grad_clip.{network} must be positive or null (no clipping), got {value}."
+    def discriminator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+        real, labels = batch
+        with torch.no_grad():
+            fake = self(self.sample_z(real.size(0), noise), labels)
+        real_seen, fake_seen = self.augmented(real, noise), self.augmented(fake, noise)
+        real_logits = self.discriminate(real_seen, labels)
+        fake_logits = self.discriminate(fake_seen, labels)
+        loss = self.loss.discriminator(real_logits, fake_logits, self.hparams.real_label)
+        values = {
+            log_names.D_REAL: self.loss.score(real_logits.detach()).mean(),
+            log_names.D_FAKE_BEFORE_D_STEP: self.loss.score(fake_logits.detach()).mean(),
+        }
+        if self.loss.gradient_penalty_weight > 0:
+            penalty = self._in_float32(
+                gradient_penalty,
+                lambda x: self.discriminate(x, labels),
+                real_seen,
+                fake_seen,
+                generator=noise,
             )
-    return options
+            loss = loss + self.loss.gradient_penalty_weight * penalty
+            values[log_names.GRADIENT_PENALTY] = penalty.detach()
+        if self.hparams.r1_gamma > 0 and not self.lazy_r1:
+            penalty = self._r1(real, labels, noise)
+            loss = loss + 0.5 * self.hparams.r1_gamma * penalty
+            values[log_names.R1] = penalty.detach()
+        if isinstance(self.augment, AdaptiveAugment):
+            self.augment.accumulate(real_logits.detach())
+        return loss, values
+
+    def r1_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+        """Lazy R1: gamma / 2 * E||grad_x D(x)||^2 on real x, times the interval (StyleGAN2)."""
+        real, labels = batch
+        penalty = self._r1(real, labels, noise)
+        loss = 0.5 * self.hparams.r1_gamma * self.hparams.r1_every * penalty
+        return loss, {log_names.R1: penalty.detach()}
+
+    def _r1(self, real: Tensor, labels: Tensor, noise: Generator) -> Tensor:
+        """R1 on the real images as given (the gradient goes through the augmentation)."""
+        return self._in_float32(
+            r1_penalty, lambda x: self.discriminate(self.augmented(x, noise), labels), real
+        )
+
+    def generator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+        real, labels = batch
+        fake = self(self.sample_z(real.size(0), noise), labels)
+        fake_logits = self.discriminate(self.augmented(fake, noise), labels)
+        loss = self.loss.generator(fake_logits)
+        return loss, {log_names.D_FAKE_AFTER_D_STEP: self.loss.score(fake_logits.detach()).mean()}
+
+    def path_length_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+        """StyleGAN2's path-length penalty on half a batch, times the interval."""
+        real, labels = batch
+        n = max(1, real.size(0) // 2)
+        z = self.sample_z(n, noise)
+        w = self.generator.mapping(z, labels[:n] if self.conditional else None)
+        images = self.generator.synthesis(w)
+        penalty, mean, _ = path_length_penalty(
+            images, w, self.path_length_mean, self.hparams.pl_decay, generator=noise
+        )
+        self.path_length_mean.copy_(self.trainer.strategy.reduce(mean.detach(), reduce_op="mean"))  # DDP
+        loss = self.hparams.pl_weight * self.hparams.pl_every * penalty
+        return loss, {log_names.PATH_LENGTH: penalty.detach(), log_names.PATH_LENGTH_MEAN: mean.detach()}
+
+    def _in_float32(self, penalty, *args, **kwargs) -> Tensor:
+        """A gradient penalty in float32 even under mixed precision (double backward in fp16
+        overflows)."""
+        with torch.autocast(self.device.type, enabled=False):
+            args = tuple(a.float() if isinstance(a, Tensor) else a for a in args)
+            return penalty(*args, **kwargs)
+
+    def after_phases(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
+        """The EMA update, and ADA's probability adjusted from D's outputs on real images."""
+        logs = super().after_phases(batch)
+        if isinstance(self.augment, AdaptiveAugment):
+            images = batch[0].size(0) * self.trainer.world_size
+            self.augment.update(images, reduce=self._sum_over_ranks)
+            logs[log_names.AUGMENT_P] = self.augment.p.detach().clone()
+            logs[log_names.AUGMENT_RT] = self.augment.r_t.detach().clone()
+        return logs
+
+    def _sum_over_ranks(self, tensor: Tensor) -> Tensor:
+        return self.trainer.strategy.reduce(tensor, reduce_op="sum")
 
 
-def _as_list(x: Any) -> list:
-    if x is None:
-        return []
-    return x if isinstance(x, list) else [x]
+def has_latent_w(generator: torch.nn.Module) -> bool:
+    """A generator with a latent W: ``mapping(z, labels) -> w`` and ``synthesis(w) -> images``."""
+    return callable(getattr(generator, "mapping", None)) and callable(getattr(generator, "synthesis", None))
+
+
+def _check_regularizers(
+    r1_gamma: float, r1_every: int, pl_weight: float, pl_every: int, pl_decay: float
+) -> None:
+    for key, value in (("r1_gamma", r1_gamma), ("pl_weight", pl_weight)):
+        if value < 0:
+            raise ConfigError(f"model.{key} must be >= 0 (0 = off), got {value}.")
+    for key, value in (("r1_every", r1_every), ("pl_every", pl_every)):
+        if int(value) != value or value < 1:
+            raise ConfigError(f"model.{key} must be a positive integer (generator steps), got {value}.")
+    if not 0 < pl_decay < 1:
+        raise ConfigError(f"model.pl_decay must be in (0, 1), got {pl_decay}.")
 
 
 def _check_options(
-    z_dim: int,
-    n_critic: int,
-    real_label: float,
-    optimizer: dict | None,
-    conditional: bool,
-    num_classes: int | None,
+    z_dim: int, n_critic: int, real_label: float, conditional: bool, num_classes: int | None
 ) -> None:
     if z_dim <= 0:
         raise ConfigError(f"model.z_dim must be a positive integer, got {z_dim}.")
@@ -328,11 +321,6 @@ def _check_options(
         )
     if not 0.0 < real_label <= 1.0:
         raise ConfigError(f"model.real_label must be in (0, 1], got {real_label}.")
-    if optimizer is None:
-        raise ConfigError("An optimizer configuration is required (optimizer=adam|sgd|rmsprop).")
-    for key in ("lr_g", "lr_d"):
-        if not optimizer.get(key, 0) > 0:
-            raise ConfigError(f"optimizer.{key} must be positive, got {optimizer.get(key)}.")
     if conditional and not num_classes:
         raise ConfigError(
             "A conditional model needs labelled data, but this dataset has no labels. Use an unconditional "

@@ -12,6 +12,7 @@ import re
 from functools import partial
 from pathlib import Path
 
+from gan_lightning import log_names
 from gan_lightning.report import plots
 from gan_lightning.report.runs import Job, find_jobs, label, read_job, swept_keys
 from gan_lightning.report.tables import rows, write_csv, write_markdown
@@ -41,8 +42,8 @@ def build_report(root: Path, out: Path | None = None, stale_after_s: float = 600
     out.mkdir(parents=True, exist_ok=True)
 
     curves = {
-        "Losses": ["train/d_loss", "train/g_loss"],
-        "D(x) and D(G(z))": [t for t in plots.TITLES if "D(" in t],
+        "Losses": list(log_names.LOSSES),
+        "D(x) and D(G(z))": list(log_names.D_OUTPUTS),
         "Metrics during training": [f"val/{m}" for m in plots.METRICS],
     }
     figures = [

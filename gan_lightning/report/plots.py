@@ -15,14 +15,15 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from gan_lightning import log_names  # noqa: E402
 from gan_lightning.report.runs import METRICS, Job  # noqa: E402
 
 TITLES = {
-    "train/d_loss": "D loss",
-    "train/g_loss": "G loss",
-    "train/D(x)": "D(x)",
-    "train/D(G(z))_before_d_step": "D(G(z)) before the D step",
-    "train/D(G(z))_after_d_step": "D(G(z)) after the D step",
+    log_names.D_LOSS: "D loss",
+    log_names.G_LOSS: "G loss",
+    log_names.D_REAL: "D(x)",
+    log_names.D_FAKE_BEFORE_D_STEP: "D(G(z)) before the D step",
+    log_names.D_FAKE_AFTER_D_STEP: "D(G(z)) after the D step",
 }
 
 
@@ -93,7 +94,7 @@ def plot_against(jobs: list[Job], key: str, keys: list[str], path: Path) -> Path
     if not jobs:
         return None
     quantities = [(f"{m} (final, best dashed)", m) for m in METRICS if any(j.best(m) for j in jobs)]
-    quantities += [("final D loss", "train/d_loss"), ("final G loss", "train/g_loss")]
+    quantities += [("final D loss", log_names.D_LOSS), ("final G loss", log_names.G_LOSS)]
     quantities = [(t, q) for t, q in quantities if any(_value(j, q) is not None for j in jobs)]
     if not quantities:
         return None

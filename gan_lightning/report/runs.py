@@ -17,6 +17,8 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
+from gan_lightning import log_names
+
 # Metrics of the GANMetrics callback, and whether a lower value is better.
 METRICS: dict[str, bool] = {
     "fid": True,
@@ -25,13 +27,7 @@ METRICS: dict[str, bool] = {
     "modes_covered": False,
     "high_quality": False,
 }
-CURVES = (
-    "train/d_loss",
-    "train/g_loss",
-    "train/D(x)",
-    "train/D(G(z))_before_d_step",
-    "train/D(G(z))_after_d_step",
-)
+CURVES = (*log_names.LOSSES, *log_names.D_OUTPUTS)
 RUN_MARKERS = (".hydra", "tensorboard", "train.log", "checkpoints", "samples")
 ERROR_LINE = re.compile(r"\]\[(?:ERROR|CRITICAL)\] - (.*)")
 REPORT_FILE = re.compile(r"report(\.md|\.csv|_.*\.png)")

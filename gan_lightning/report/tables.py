@@ -6,6 +6,7 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
+from gan_lightning import log_names
 from gan_lightning.report.runs import METRICS, Job, common_overrides
 
 
@@ -31,8 +32,8 @@ def rows(jobs: list[Job], keys: list[str]) -> list[dict[str, object]]:
         row.update(
             steps=job.steps,
             wall_time_s=round(job.wall_time_s, 1) if job.wall_time_s is not None else "",
-            d_loss=_blank(job.last("train/d_loss")),
-            g_loss=_blank(job.last("train/g_loss")),
+            d_loss=_blank(job.last(log_names.D_LOSS)),
+            g_loss=_blank(job.last(log_names.G_LOSS)),
         )
         for metric in metrics:
             best = job.best(metric)
@@ -106,8 +107,8 @@ def _markdown_table(jobs: list[Job], keys: list[str]) -> list[str]:
             _status_cell(job),
             str(job.steps),
             _duration(job.wall_time_s),
-            _number(job.last("train/d_loss")),
-            _number(job.last("train/g_loss")),
+            _number(job.last(log_names.D_LOSS)),
+            _number(job.last(log_names.G_LOSS)),
         ]
         for metric in metrics:
             best = job.best(metric)

@@ -138,6 +138,50 @@ def test_wasserstein(logits) -> None:
     assert get_loss("wasserstein", gp_weight=5.0).gradient_penalty_weight == 5.0
 
 
+def test_wasserstein_drift(logits) -> None:
+    """Progressive GAN's epsilon-drift: E[f] - E[r] + eps E[r^2]; the generator loss is unchanged."""
+    real, fake = logits
+    loss = get_loss("wasserstein", drift=0.001)
+    expected_d = _mean(FAKE) - _mean(REAL) + 0.001 * _mean([r**2 for r in REAL])
+    assert expected_d == pytest.approx(-1.75 + 0.001 * 2.5)
+    assert loss.discriminator(real, fake, 1.0).item() == pytest.approx(expected_d, rel=1e-6)
+    assert loss.generator(fake).item() == pytest.approx(1.25, rel=1e-6)
+    assert loss.gradient_penalty_weight == 10.0
+    # drift = 0 (the default) is the plain critic loss.
+    plain = get_loss("wasserstein", drift=0.0).discriminator(real, fake, 1.0).item()
+    assert plain == pytest.approx(-1.75, rel=1e-6)
+
+
+def test_wasserstein_drift_gradient_pulls_real_scores_to_zero() -> None:
+    real = torch.tensor([2.0, -1.0], requires_grad=True)
+    get_loss("wasserstein", drift=0.5).discriminator(real, torch.zeros(2), 1.0).backward()
+    # d/dr [-mean(r) + 0.5 mean(r^2)] = (-1 + r) / 2
+    torch.testing.assert_close(real.grad, torch.tensor([0.5, -1.0]))
+
+
+def test_wasserstein_negative_drift_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"model\.loss_kwargs\.drift"):
+        get_loss("wasserstein", drift=-0.1)
+
+
+def test_functions_importable_from_the_package() -> None:
+    from gan_lightning import losses
+    from gan_lightning.losses import adversarial, regularizers
+
+    for name in (
+        "bce_discriminator",
+        "minimax_generator",
+        "non_saturating_generator",
+        "least_squares_discriminator",
+        "least_squares_generator",
+        "hinge_discriminator",
+        "linear_generator",
+        "wasserstein_discriminator",
+    ):
+        assert getattr(losses, name) is getattr(adversarial, name)
+    assert losses.gradient_penalty is regularizers.gradient_penalty
+
+
 @pytest.mark.parametrize("name", ["minimax", "non_saturating"])
 def test_label_smoothing(name: str, logits) -> None:
     real, fake = logits

@@ -5,7 +5,8 @@ so the log terms are computed with ``softplus`` and stay finite for any logit. N
 ``r = D(x)`` for real samples, ``f = D(G(z))`` for generated ones, ``sigma`` the logistic sigmoid, and
 ``log sigma(t) = -softplus(-t)``, ``log(1 - sigma(t)) = -softplus(t)``.
 
-Use :func:`get_loss` (``get_loss("least_squares", a=-1, b=1, c=0)``); :data:`LOSSES` lists the names.
+Use :func:`get_loss` (``get_loss("least_squares", a=-1, b=1, c=0)``,
+``get_loss("wasserstein", gp_weight=10, drift=0.001)``); :data:`LOSSES` lists the names.
 """
 
 from __future__ import annotations
@@ -20,7 +21,19 @@ from torch import Tensor
 
 from gan_lightning.errors import ConfigError
 
-__all__ = ["AdversarialLoss", "LOSSES", "get_loss", "gradient_penalty"]
+__all__ = [
+    "AdversarialLoss",
+    "LOSSES",
+    "get_loss",
+    "bce_discriminator",
+    "minimax_generator",
+    "non_saturating_generator",
+    "least_squares_discriminator",
+    "least_squares_generator",
+    "hinge_discriminator",
+    "linear_generator",
+    "wasserstein_discriminator",
+]
 
 
 @dataclass(frozen=True)
@@ -99,29 +112,22 @@ def linear_generator(fake: Tensor) -> Tensor:
 
 
 # --- Wasserstein (Arjovsky et al., 2017) with gradient penalty (Gulrajani et al., 2017) ---------
+# The penalty itself lives in :mod:`gan_lightning.losses.regularizers`; the training step adds it.
 
 
-def wasserstein_discriminator(real: Tensor, fake: Tensor, real_target: float = 1.0) -> Tensor:
-    """E[f] - E[r]: the critic maximises the gap between real and fake scores."""
-    return fake.mean() - real.mean()
-
-
-def gradient_penalty(
-    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+def wasserstein_discriminator(
+    real: Tensor, fake: Tensor, real_target: float = 1.0, *, drift: float = 0.0
 ) -> Tensor:
-    """E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat = e x + (1 - e) G(z), e ~ U[0, 1].
+    """E[f] - E[r] + drift * E[r^2]: the critic maximises the gap between real and fake scores.
 
-    Args:
-        critic: maps a batch shaped like ``real`` to logits (N,); labels, if any, already bound.
-        real, fake: (N, ...) batches of equal shape; ``fake`` should be detached.
-        generator: random source of the mixing weights e (default: torch's global one).
+    ``drift`` is the epsilon-drift of Karras et al. (2018, progressive GAN; 0.001 there, as in
+    TransGAN's code): a small pull of the real scores towards 0 that keeps them from drifting away.
+    The default 0 is the plain WGAN critic loss.
     """
-    shape = (real.size(0), *([1] * (real.dim() - 1)))
-    eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
-    mixed = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-    scores = critic(mixed)
-    (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
-    return ((grads.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+    loss = fake.mean() - real.mean()
+    if drift:
+        loss = loss + drift * (real**2).mean()
+    return loss
 
 
 # --- registry ---------------------------------------------------------------------------------
@@ -147,10 +153,13 @@ def _hinge() -> AdversarialLoss:
     return AdversarialLoss("hinge", hinge_discriminator, linear_generator)
 
 
-def _wasserstein(gp_weight: float = 10.0) -> AdversarialLoss:
-    return AdversarialLoss(
-        "wasserstein", wasserstein_discriminator, linear_generator, gradient_penalty_weight=gp_weight
-    )
+def _wasserstein(gp_weight: float = 10.0, drift: float = 0.0) -> AdversarialLoss:
+    if drift < 0:
+        raise ConfigError(
+            f"model.loss_kwargs.drift must be >= 0 (0 = off, 0.001 in progressive GAN), got {drift}."
+        )
+    discriminator = partial(wasserstein_discriminator, drift=drift) if drift else wasserstein_discriminator
+    return AdversarialLoss("wasserstein", discriminator, linear_generator, gradient_penalty_weight=gp_weight)
 
 
 LOSSES: dict[str, Callable[..., AdversarialLoss]] = {
@@ -163,7 +172,7 @@ LOSSES: dict[str, Callable[..., AdversarialLoss]] = {
 
 
 def get_loss(name: str, **kwargs: float) -> AdversarialLoss:
-    """Build the loss registered under ``name`` with its options (``a, b, c`` or ``gp_weight``)."""
+    """Build the loss registered under ``name`` with its options (``a, b, c``, or ``gp_weight, drift``)."""
     if name not in LOSSES:
         raise ConfigError(f"Unknown loss '{name}'. Choose one of: {', '.join(LOSSES)} (model.loss=...).")
     try:

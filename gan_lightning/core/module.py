@@ -1,0 +1,392 @@
+"""The adversarial core: one LightningModule base that every GAN family builds on.
+
+A family subclasses :class:`AdversarialModule`, builds its networks, names them in ``groups`` (the
+optimizer groups: ``discriminator`` and ``generator``, each holding one or more networks), and
+describes its training step as a list of :class:`~gan_lightning.core.phases.Phase`. This class owns,
+once, what all families share:
+
+- the training step's mechanics: for each phase due at this generator step, ``repeats`` times,
+  toggle its optimizer group, compute the loss, ``zero_grad``, ``manual_backward``, ``step``;
+- step accounting: ``generator_step`` (a buffer, so it is saved) counts batches, and
+  :meth:`optimizer_steps_for` translates a generator-step budget into Lightning's ``global_step``;
+- optimizers per group (learning rate ``lr_g`` / ``lr_d`` and per-group overrides), learning-rate
+  schedules, gradient clipping per group (after mixed-precision unscaling);
+- the generator EMA (``ema_kimg``), spectral normalization, the speed switches;
+- training noise re-seeded every step from (seed, step, rank), saved random states, the NaN / Inf
+  stop: exact resume and distinct noise per DDP rank;
+- ``init_from`` per network, and the sampling interface (:meth:`sample_inputs`, :meth:`generate`)
+  that grids, metrics and the ``sample`` / ``evaluate`` commands call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from torch import Generator, Tensor, nn
+
+from gan_lightning import log_names
+from gan_lightning.core.ema import NetworkEMA
+from gan_lightning.core.phases import Phase, optimizer_steps_for
+from gan_lightning.errors import ConfigError
+from gan_lightning.networks.spectral_norm import SPECTRAL_NORM_CHOICES, apply_spectral_norm
+from gan_lightning.rng import rng_states, set_rng_states
+
+GROUPS = ("discriminator", "generator")  # optimizer order (as in checkpoints of version 0.1)
+
+
+class AdversarialModule(pl.LightningModule):
+    """Base class of the GAN families (manual optimization).
+
+    Subclasses set :attr:`groups` and :attr:`ema_networks`, build their networks, call
+    :meth:`finish_networks` at the end of ``__init__``, and implement :meth:`build_phases`,
+    :meth:`sample_inputs` and :meth:`generate`.
+
+    Args:
+        optimizer: ``{_target_: torch.optim.X, _partial_: true, lr_g, lr_d, **options}``; optional
+            ``generator: {...}`` / ``discriminator: {...}`` override options for one group
+            (e.g. ``+optimizer.generator.betas=[0,0.99]``).
+        scheduler: ``None`` or a ``{_target_, _partial_: true, ...}`` LR scheduler, stepped once per
+            generator step for every group.
+        grad_clip: ``{"generator": max, "discriminator": max, "algorithm": "norm" | "value"}``.
+        ema_kimg: half-life of the generator EMA in thousands of images; ``None`` = no EMA.
+        ema_rampup: the EMA half-life is at most this fraction of the images seen (``None``: off).
+        spectral_norm: ``none``, ``discriminator`` or ``both`` (Miyato et al. 2018).
+        compile: ``torch.compile`` every network (GPU speed-up; not stored in checkpoints).
+        channels_last: channels-last memory for conv weights and images (not stored either).
+    """
+
+    #: optimizer group -> names of the network attributes it updates
+    groups: dict[str, tuple[str, ...]] = {"discriminator": ("discriminator",), "generator": ("generator",)}
+    #: networks that get an EMA copy when ``ema_kimg`` is set (empty: the family has no generator)
+    ema_networks: tuple[str, ...] = ("generator",)
+
+    def __init__(
+        self,
+        optimizer: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
+        grad_clip: dict[str, Any] | None = None,
+        ema_kimg: float | None = None,
+        ema_rampup: float | None = None,
+        spectral_norm: str = "none",
+        compile: bool = False,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.optimizer_config = _check_optimizer(optimizer)
+        self.scheduler_config = scheduler
+        self.grad_clip = _check_grad_clip(grad_clip)
+        self._ema_options = _check_ema(ema_kimg, ema_rampup, self.ema_networks)
+        if spectral_norm not in SPECTRAL_NORM_CHOICES:
+            raise ConfigError(
+                f"model.spectral_norm must be one of {', '.join(SPECTRAL_NORM_CHOICES)}, "
+                f"got '{spectral_norm}'."
+            )
+        self._spectral_norm = spectral_norm
+        self._compile, self._channels_last, self._speedups_applied = compile, channels_last, False
+        self.ema: NetworkEMA | None = None
+        # Generator steps taken so far; a buffer, so that it is saved in checkpoints.
+        self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
+        # Seed of the training noise (-1: not drawn yet); see :meth:`training_noise`.
+        self.register_buffer("noise_seed", torch.full((), -1, dtype=torch.long))
+        self._noise_rng: Generator | None = None
+        self._rng_states_to_restore: dict[str, Any] | None = None
+        self._phases: list[Phase] | None = None
+
+    # --- what a family provides -------------------------------------------------------------------
+
+    def build_phases(self) -> list[Phase]:
+        """The training step, in order."""
+        raise NotImplementedError
+
+    def sample_inputs(
+        self,
+        n: int,
+        generator: Generator | None = None,
+        labels: Tensor | None = None,
+        truncation: float | None = None,
+    ) -> dict[str, Tensor]:
+        """Inputs of ``n`` samples (noise, labels, source images ...) on the model's device."""
+        raise NotImplementedError
+
+    def generate(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
+        """Samples from :meth:`sample_inputs`' inputs, by the EMA networks unless ``ema=False``."""
+        raise NotImplementedError
+
+    # --- networks -----------------------------------------------------------------------------------
+
+    def finish_networks(self) -> None:
+        """Apply spectral normalization and make the EMA copies; call after building the networks."""
+        if self._spectral_norm != "none":
+            chosen = GROUPS if self._spectral_norm == "both" else ("discriminator",)
+            for group in chosen:
+                for name in self.groups[group]:
+                    apply_spectral_norm(getattr(self, name))
+        if self._ema_options is not None:
+            half_life, rampup = self._ema_options
+            self.ema = NetworkEMA(self.networks_named(self.ema_networks), half_life, rampup)
+
+    def networks_named(self, names: Sequence[str]) -> dict[str, nn.Module]:
+        return {name: getattr(self, name) for name in names}
+
+    @property
+    def network_names(self) -> tuple[str, ...]:
+        return tuple(name for group in GROUPS for name in self.groups[group])
+
+    def sampling_network(self, name: str, ema: bool | None = None) -> nn.Module:
+        """The network ``name`` to sample from: its EMA copy when there is one (unless ``ema=False``)."""
+        if ema is not False and self.ema is not None and name in self.ema.networks:
+            return self.ema.networks[name]
+        return getattr(self, name)
+
+    # --- phases and step accounting ----------------------------------------------------------------
+
+    @property
+    def phases(self) -> list[Phase]:
+        if self._phases is None:
+            self._phases = self.build_phases()
+        return self._phases
+
+    def optimizer_steps_for(self, generator_steps: int) -> int:
+        """Lightning's ``global_step`` after ``generator_steps`` batches: ``trainer.max_steps`` and
+        every period count generator steps, whatever the phases."""
+        return optimizer_steps_for(self.phases, generator_steps)
+
+    @property
+    def optimizer_steps_per_batch(self) -> int:
+        """Optimizer steps of the phases that run at every generator step (``n_critic + 1`` for a GAN
+        without lazy regularizers)."""
+        return sum(phase.repeats for phase in self.phases if phase.every == 1)
+
+    # --- the training step -------------------------------------------------------------------------
+
+    def configure_model(self) -> None:
+        """Apply the speed switches once, before the optimizers are built (weights keep their names)."""
+        if self._speedups_applied:
+            return
+        if self._channels_last:
+            self.to(memory_format=torch.channels_last)
+        if self._compile:
+            for name in self.network_names:
+                getattr(self, name).compile()
+        self._speedups_applied = True
+
+    def on_fit_start(self) -> None:
+        if int(self.noise_seed) < 0:  # a new run: derive it from the run's seed (seed_everything)
+            self.noise_seed.fill_(torch.initial_seed() % 2**31)
+        self._noise_rng = Generator(device=self.device)
+
+    def on_train_start(self) -> None:
+        if self._rng_states_to_restore is not None:  # resuming: continue the global random streams
+            set_rng_states(self._rng_states_to_restore)
+            self._rng_states_to_restore = None
+
+    def training_noise(self) -> Generator:
+        """The generator that training noise is drawn from, re-seeded at every generator step from
+        (noise seed, step, DDP rank): every rank draws different noise (``seed_everything`` alone
+        would give all ranks the same), and a resumed run draws exactly what the original would."""
+        seed = (int(self.noise_seed) * 1_000_003 + int(self.generator_step)) * 1_009 + self.global_rank
+        return self._noise_rng.manual_seed(seed)
+
+    def prepare_batch(self, batch: Sequence[Tensor]) -> tuple[Tensor, ...]:
+        """The batch as the phases see it (channels-last images under that switch)."""
+        if not self._channels_last:
+            return tuple(batch)
+        return tuple(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x for x in batch)
+
+    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
+        batch = self.prepare_batch(batch)
+        noise = self.training_noise()
+        step = int(self.generator_step)
+        optimizers = dict(zip(GROUPS, self.optimizers(), strict=True))
+        losses: dict[str, Tensor] = {}
+        logs: dict[str, Tensor] = {}
+        for phase in self.phases:
+            if not phase.runs_at(step):
+                continue
+            for _ in range(phase.repeats):
+                loss, values = self._run_phase(phase, optimizers[phase.group], batch, noise)
+                losses[phase.log_name] = loss
+                logs.update(values)
+        logs.update(self.after_phases(batch))
+        for scheduler in _as_list(self.lr_schedulers()):
+            scheduler.step()
+        self.generator_step += 1
+        _check_finite(losses, int(self.generator_step))
+        main = {name: losses.pop(name) for name in (log_names.D_LOSS, log_names.G_LOSS) if name in losses}
+        self.log_dict(main, prog_bar=True)
+        self.log_dict({**losses, **logs})
+        self.log_dict(
+            {log_names.learning_rate(group): opt.param_groups[0]["lr"] for group, opt in optimizers.items()}
+        )
+
+    def _run_phase(
+        self, phase: Phase, optimizer, batch: tuple[Tensor, ...], noise: Generator
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        with self.toggled_optimizer(optimizer):
+            loss, values = phase.loss(batch, noise)
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+        return loss.detach(), values
+
+    def after_phases(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
+        """Once per generator step after the updates: the EMA update (families may add more)."""
+        if self.ema is None:
+            return {}
+        batch_images = batch[0].size(0) * self.trainer.world_size
+        seen = int(self.generator_step) * batch_images
+        beta = self.ema.update(self.networks_named(self.ema_networks), batch_images, seen)
+        return {log_names.EMA_BETA: torch.tensor(beta)}
+
+    # --- optimizers ----------------------------------------------------------------------------------
+
+    def configure_optimizers(self):
+        options = dict(self.optimizer_config)
+        learning_rates = {"discriminator": options.pop("lr_d"), "generator": options.pop("lr_g")}
+        overrides = {group: dict(options.pop(group, None) or {}) for group in GROUPS}
+        optimizers = []
+        for group in GROUPS:
+            group_options = {**options, **overrides[group], "_partial_": True}
+            make_optimizer = instantiate(group_options)
+            params = [p for name in self.groups[group] for p in getattr(self, name).parameters()]
+            optimizers.append(make_optimizer(params, lr=learning_rates[group]))
+        if not self.scheduler_config:
+            return optimizers
+        make_scheduler = instantiate(self.scheduler_config)
+        schedulers = [
+            {"scheduler": make_scheduler(opt), "interval": "step", "name": log_names.learning_rate(group)}
+            for group, opt in zip(GROUPS, optimizers, strict=True)
+        ]
+        return optimizers, schedulers
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Clip the group's gradients (called by Lightning after AMP unscaling, before the step)."""
+        group = GROUPS[self.trainer.optimizers.index(optimizer)]
+        max_value = self.grad_clip[group]
+        if max_value is not None:
+            self.clip_gradients(
+                optimizer, gradient_clip_val=max_value, gradient_clip_algorithm=self.grad_clip["algorithm"]
+            )
+
+    # --- checkpoints ---------------------------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["model_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
+        checkpoint["rng_states"] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._rng_states_to_restore = checkpoint.get("rng_states")
+
+    def load_network_weights(self, checkpoint_path: str, networks: Sequence[str] | None = None) -> None:
+        """Copy some networks' weights (default: all) from a checkpoint of a compatible model; the
+        optimizers stay fresh. EMA copies come from the checkpoint's EMA, or from the loaded weights."""
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+        if state is None:
+            raise ConfigError(
+                f"'{checkpoint_path}' is not a gan-lightning checkpoint (no 'state_dict' in it)."
+            )
+        names = list(networks) if networks is not None else list(self.network_names)
+        unknown = sorted(set(names) - set(self.network_names))
+        if unknown:
+            raise ConfigError(
+                f"init_networks={unknown}: this model's networks are {', '.join(self.network_names)}."
+            )
+        for name in names:
+            _load_prefixed(getattr(self, name), state, f"{name}.", checkpoint_path, name)
+        if self.ema is None:
+            return
+        for name in set(names) & set(self.ema.networks.keys()):
+            prefix = f"ema.networks.{name}."
+            if any(k.startswith(prefix) for k in state):
+                _load_prefixed(self.ema.networks[name], state, prefix, checkpoint_path, f"EMA {name}")
+            else:
+                self.ema.reset_to({name: getattr(self, name)})
+
+
+def _load_prefixed(network: nn.Module, state: dict[str, Tensor], prefix: str, path: str, what: str) -> None:
+    weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    try:
+        network.load_state_dict(weights)
+    except RuntimeError as err:
+        raise ConfigError(
+            f"init_from={path}: its {what} does not match this model's (same model, data and sizes "
+            f"needed).\n{err}"
+        ) from err
+
+
+def _check_finite(losses: dict[str, Tensor], step: int) -> None:
+    """Stop with a clear message at the first NaN or Inf loss (one device sync per step)."""
+    if bool(torch.isfinite(torch.stack(list(losses.values()))).all()):
+        return
+    bad = ", ".join(f"{name} = {value.item()}" for name, value in losses.items() if not torch.isfinite(value))
+    raise FloatingPointError(
+        f"Training diverged at generator step {step}: {bad}. The checkpoints written so far are intact; "
+        "lower the learning rates, use gradient clipping or another loss, then resume or restart."
+    )
+
+
+def _check_optimizer(optimizer: dict[str, Any] | None) -> dict[str, Any]:
+    if optimizer is None:
+        raise ConfigError("An optimizer configuration is required (optimizer=adam|sgd|rmsprop).")
+    for key in ("lr_g", "lr_d"):
+        if not optimizer.get(key, 0) > 0:
+            raise ConfigError(f"optimizer.{key} must be positive, got {optimizer.get(key)}.")
+    for group in GROUPS:
+        if not isinstance(optimizer.get(group) or {}, dict):
+            raise ConfigError(
+                f"optimizer.{group} holds options for the {group} group only, e.g. "
+                f"optimizer.{group}.betas=[0,0.99]; got {optimizer.get(group)!r}."
+            )
+    return dict(optimizer)
+
+
+def _check_grad_clip(grad_clip: dict[str, Any] | None) -> dict[str, Any]:
+    options = {"generator": None, "discriminator": None, "algorithm": "norm", **(grad_clip or {})}
+    unknown = set(options) - {"generator", "discriminator", "algorithm"}
+    if unknown:
+        raise ConfigError(
+            f"model.grad_clip has unknown keys {sorted(unknown)}; "
+            "it takes generator, discriminator and algorithm."
+        )
+    if options["algorithm"] not in ("norm", "value"):
+        raise ConfigError(
+            f"model.grad_clip.algorithm must be 'norm' or 'value', got '{options['algorithm']}'."
+        )
+    for network in GROUPS:
+        value = options[network]
+        if value is not None and not value > 0:
+            raise ConfigError(
+                f"model.grad_clip.{network} must be positive or null (no clipping), got {value}."
+            )
+    return options
+
+
+def _check_ema(
+    ema_kimg: float | None, ema_rampup: float | None, ema_networks: tuple[str, ...]
+) -> tuple[float, float | None] | None:
+    if ema_kimg is None:
+        return None
+    if not ema_networks:
+        raise ConfigError(
+            "model.ema_kimg is set, but this family has no generator to average. Set model.ema_kimg=null."
+        )
+    if not ema_kimg > 0:
+        raise ConfigError(
+            f"model.ema_kimg (EMA half-life in thousands of images) must be positive, or null for no EMA; "
+            f"got {ema_kimg}."
+        )
+    if ema_rampup is not None and not ema_rampup > 0:
+        raise ConfigError(f"model.ema_rampup must be positive or null, got {ema_rampup}.")
+    return float(ema_kimg), ema_rampup
+
+
+def _as_list(x: Any) -> list:
+    if x is None:
+        return []
+    return x if isinstance(x, list) else [x]

@@ -1,0 +1,41 @@
+"""The names everything is logged under, defined once.
+
+TensorBoard tags, CSV columns, the HParams view and the report all read these names; families log
+under them so that every family's runs line up in one dashboard. Per-direction values of families
+with several generators add a suffix (``train/g_loss_a2b``).
+"""
+
+from __future__ import annotations
+
+TRAIN = "train/"
+
+D_LOSS = "train/d_loss"
+G_LOSS = "train/g_loss"
+D_REAL = "train/D(x)"
+D_FAKE_BEFORE_D_STEP = "train/D(G(z))_before_d_step"
+D_FAKE_AFTER_D_STEP = "train/D(G(z))_after_d_step"
+
+# Regularizers, each logged with its raw value (before its weight).
+GRADIENT_PENALTY = "train/gradient_penalty"
+R1 = "train/r1"
+PATH_LENGTH = "train/path_length"
+PATH_LENGTH_MEAN = "train/path_length_mean"
+
+# Adaptive augmentation (ADA): the probability p and the overfitting heuristic r_t.
+AUGMENT_P = "train/augment_p"
+AUGMENT_RT = "train/augment_rt"
+
+EMA_BETA = "train/ema_beta"
+
+
+def learning_rate(group: str) -> str:
+    """``lr/g`` for the generator group, ``lr/d`` for the discriminator group."""
+    return f"lr/{group[0]}"
+
+
+LOSSES = (D_LOSS, G_LOSS)
+D_OUTPUTS = (D_REAL, D_FAKE_BEFORE_D_STEP, D_FAKE_AFTER_D_STEP)
+
+# The losses of lazy regularization phases (their weight and interval included).
+D_REG_LOSS = "train/d_reg_loss"
+G_REG_LOSS = "train/g_reg_loss"
