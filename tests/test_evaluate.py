@@ -148,7 +148,10 @@ def test_toy_checkpoint_reports_mode_coverage(tmp_path_factory, capsys):
 def test_without_the_classifier_says_how_to_train_it(tmp_path_factory, root, tmp_path):
     ckpt = tiny_checkpoint("cgan", tmp_path_factory)
     empty = tmp_path / "empty"
-    result = cli("gan_lightning.evaluate", f"ckpt={ckpt}", *image_args(root), env={CACHE_ENV: str(empty)})
+    result = cli(
+        "gan_lightning.evaluate", f"ckpt={ckpt}", *image_args(root), "train_classifier=false",
+        env={CACHE_ENV: str(empty)},
+    )  # fmt: skip
     assert result.returncode == 2
     assert result.stdout == ""
     assert "python -m gan_lightning.classifier data=mnist" in result.stderr

@@ -1,8 +1,9 @@
 """Sample-quality metrics during training: FID, KID, class consistency (images) or mode coverage
 (2-D toy data), every N generator steps and at the end, with a ``best.ckpt`` kept by FID.
 
-The extractor ``auto`` uses the dataset classifier when it exists and otherwise warns once (with the
-command that trains it) and skips the image metrics; ``classifier`` or ``inception`` insist.
+The extractor ``auto`` uses the dataset classifier (which the training command trains first when it
+is missing, unless ``metrics.train_classifier=false``); without one it warns once (with the command
+that trains it) and skips the image metrics; ``classifier`` or ``inception`` insist.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class GANMetrics(pl.Callback):
         inception_weights: local file of the Inception weights (``extractor=inception``).
         save_best: keep ``checkpoints/best.ckpt`` at the lowest FID so far.
         at_start: also evaluate the untrained generator (step 0), as a baseline.
+        train_classifier: read by the training command, which trains a missing dataset classifier
+            before the run starts (:func:`~gan_lightning.metrics.classifier_training.ensure_classifier`).
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class GANMetrics(pl.Callback):
         seed: int = 0,
         save_best: bool = True,
         at_start: bool = False,
+        train_classifier: bool = True,
     ) -> None:
         self.every_n_steps = every_n_steps
         self.extractor = extractor
@@ -63,6 +67,7 @@ class GANMetrics(pl.Callback):
         self.seed = seed
         self.save_best = save_best
         self.at_start = at_start
+        self.train_classifier = train_classifier
         self.evaluator = None
         self.protocol: Protocol | None = None
         self.toy = False
