@@ -2,12 +2,13 @@
 (b) by a plain PyTorch loop with the same networks, loss, optimizers, batch size and data loader.
 
     python benchmarks/throughput.py [--steps 200] [--warmup 20] [--repeats 3] [--batch-size 64]
-                                    [--device cpu] [--switches]
+                                    [--device cpu] [--switches] [--toolkit]
 
 Prints milliseconds per generator step and images per second for both (medians of alternating
 runs), and their ratio. With ``--switches`` (the default on a GPU) it also times each speed switch
 of the GPU fast path on its own and all together: ``data.on_device``, fused Adam, channels-last,
-``torch.compile``, and all of them with bf16 mixed precision. Uses the MNIST files under
+``torch.compile``, and all of them with bf16 mixed precision. With ``--toolkit`` it times the
+training toolkit's costs (EMA, ADA, both, DiffAugment, lazy R1). Uses the MNIST files under
 $GAN_DATA_DIR (or ./data, downloading them there when missing).
 """
 
@@ -34,6 +35,13 @@ SWITCHES = {
     "+ torch.compile": {"compile": True},
     "all four": ALL,
     "all four, bf16-mixed": {**ALL, "precision": "bf16-mixed"},
+}
+TOOLKIT = {
+    "+ EMA": {"ema_kimg": 10},
+    "+ ADA": {"augment": {"kind": "ada"}},
+    "+ EMA + ADA": {"ema_kimg": 10, "augment": {"kind": "ada"}},
+    "+ DiffAugment": {"augment": {"kind": "diffaugment"}},
+    "+ lazy R1 (every 16)": {"r1_gamma": 1.0, "r1_every": 16},
 }
 
 
@@ -69,15 +77,20 @@ def framework(
     channels_last: bool = False,
     compile: bool = False,
     precision: str = "32-true",
+    **model_options,
 ) -> float:
-    """Seconds per generator step with gan-lightning (TensorBoard-free, no grids or checkpoints)."""
+    """Seconds per generator step with gan-lightning (TensorBoard-free, no grids or checkpoints);
+    ``model_options`` go to the model (e.g. ``ema_kimg=10``, ``augment={"kind": "ada"}``)."""
     dm = datamodule(batch_size, on_device)
     torch.manual_seed(0)
     optimizer = {**ADAM, "fused": True} if fused else ADAM
-    model = GAN(dm.data_shape, arch="conv", optimizer=optimizer, compile=compile, channels_last=channels_last)
+    model = GAN(
+        dm.data_shape, arch="conv", optimizer=optimizer, compile=compile, channels_last=channels_last,
+        **model_options,
+    )  # fmt: skip
     timer = StepTimer(warmup)
     trainer = pl.Trainer(
-        accelerator=device, devices=1, max_steps=(steps + warmup) * model.optimizer_steps_per_batch,
+        accelerator=device, devices=1, max_steps=model.optimizer_steps_for(steps + warmup),
         precision=precision, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, use_distributed_sampler=False, callbacks=[timer],
     )  # fmt: skip
@@ -132,6 +145,9 @@ def main() -> None:
         "--switches", action=argparse.BooleanOptionalAction, default=None,
         help="also time each GPU fast-path switch (default: on a GPU only)",
     )  # fmt: skip
+    parser.add_argument(
+        "--toolkit", action="store_true", help="also time EMA, ADA, DiffAugment and lazy R1, each switched on"
+    )
     args = parser.parse_args()
     switches = args.switches if args.switches is not None else args.device != "cpu"
     print(
@@ -150,6 +166,12 @@ def main() -> None:
         print(f"{name:>22}: {seconds * 1e3:8.2f} ms/step  {args.batch_size / seconds:9.1f} images/s")
     ratio = results["gan-lightning"] / results["plain PyTorch loop"]
     print(f"{'ratio':>22}: {ratio:8.3f}x (framework / plain loop; target <= 1.10)")
+    if args.toolkit:
+        print("Training toolkit (cost against gan-lightning with nothing switched on):")
+        for name, options in TOOLKIT.items():
+            seconds = framework(args.steps, args.warmup, args.batch_size, args.device, **options)
+            cost, rate = seconds / results["gan-lightning"], args.batch_size / seconds
+            print(f"{name:>22}: {seconds * 1e3:8.2f} ms/step  {rate:9.1f} images/s  {cost:6.2f}x")
     if not switches:
         return
     print("GPU fast path (speed-up against gan-lightning with no switch):")
