@@ -19,7 +19,7 @@ from gan_lightning.callbacks.hparams import HParamsSummary
 from gan_lightning.checkpoints import check_resumable
 from gan_lightning.config import as_plain, build, check_run
 from gan_lightning.errors import ConfigError, DatasetNotFoundError, StorageError
-from gan_lightning.metrics.classifier_training import ensure_classifier
+from gan_lightning.metrics.classifier_training import ensure_feature_net
 from gan_lightning.steps import register_resolvers
 from gan_lightning.sweeps import optimized_value, report_failed_job
 
@@ -40,7 +40,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     datamodule.setup("fit")
     metrics = cfg.get("metrics") or {}
     if metrics.get("train_classifier") and metrics.get("extractor") in ("auto", "classifier"):
-        ensure_classifier(as_plain(cfg.data), cfg.trainer.accelerator)  # the first run measures itself
+        ensure_feature_net(as_plain(cfg.data), cfg.trainer.accelerator)  # the first run measures itself
     model = build(
         cfg.model,
         data_shape=list(datamodule.data_shape),

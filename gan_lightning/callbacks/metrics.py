@@ -1,9 +1,10 @@
 """Sample-quality metrics during training: FID, KID, class consistency (images) or mode coverage
 (2-D toy data), every N generator steps and at the end, with a ``best.ckpt`` kept by FID.
 
-The extractor ``auto`` uses the dataset classifier (which the training command trains first when it
-is missing, unless ``metrics.train_classifier=false``); without one it warns once (with the command
-that trains it) and skips the image metrics; ``classifier`` or ``inception`` insist.
+The extractor ``auto`` uses the dataset classifier, or for unlabelled images the rotation net trained
+on the folder (the training command trains either first when it is missing, unless
+``metrics.train_classifier=false``); without one it warns once (with the command that trains it)
+and skips the image metrics; ``classifier``, ``rotation`` or ``inception`` insist.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class GANMetrics(pl.Callback):
     """Evaluate the generator every ``every_n_steps`` generator steps (0: only at the end).
 
     Args:
-        extractor: ``auto``, ``classifier`` or ``inception``.
+        extractor: ``auto``, ``classifier``, ``rotation`` or ``inception``.
         metrics: image metrics to compute (``class_acc`` only for conditional models).
         n_samples: generated images per evaluation (and real images, up to the reference set's size).
         reference_split: real images compared against (``test`` where the dataset has one).
@@ -38,7 +39,7 @@ class GANMetrics(pl.Callback):
         save_best: keep ``checkpoints/best.ckpt`` at the lowest FID so far.
         at_start: also evaluate the untrained generator (step 0), as a baseline.
         train_classifier: read by the training command, which trains a missing dataset classifier
-            before the run starts (:func:`~gan_lightning.metrics.classifier_training.ensure_classifier`).
+            (or rotation net) before the run starts (``classifier_training.ensure_feature_net``).
     """
 
     def __init__(
@@ -82,12 +83,11 @@ class GANMetrics(pl.Callback):
         self.toy = not getattr(datamodule, "is_image", True)
         if self.toy or self.evaluator is not None:
             return
-        extractor = "classifier" if self.extractor == "auto" else self.extractor
         try:
             self.evaluator, self.protocol = build_image_evaluator(
                 datamodule,
                 pl_module.conditional,
-                extractor=extractor,
+                extractor=self.extractor,
                 metrics=self.metrics,
                 n_samples=self.n_samples,
                 reference_split=self.reference_split,

@@ -1,8 +1,9 @@
 """Training the dataset classifier behind offline FID / KID and class consistency.
 
 ``python -m gan_lightning.classifier`` calls :func:`fit_classifier`; training runs and
-``evaluate`` call :func:`ensure_classifier` first, which trains it when it is missing (the first run
-on a labelled dataset measures itself), without touching the caller's random streams.
+``evaluate`` call :func:`ensure_feature_net` first, which trains the classifier (or, for unlabelled
+images, the rotation net) when it is missing, so that the first run measures itself, without touching
+the caller's random streams.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch.utils.data import DataLoader
 from gan_lightning.config import build
 from gan_lightning.data.base import GANDataModule
 from gan_lightning.metrics.classifier_net import ClassifierTask, classifier_path, save_classifier
+from gan_lightning.metrics.rotation_net import load_or_train_rotation_features, rotation_features_path
 from gan_lightning.rng import rng_states, set_rng_states
 
 log = logging.getLogger(__name__)
@@ -64,18 +66,22 @@ def fit_classifier(
     return path, accuracy
 
 
-def ensure_classifier(data: dict[str, Any], accelerator: str = "auto", **options: Any) -> Path | None:
-    """The classifier of a labelled image dataset, trained now when missing.
+def ensure_feature_net(data: dict[str, Any], accelerator: str = "auto", **options: Any) -> Path | None:
+    """The feature network of an image dataset's metrics, trained now when missing: the classifier of
+    a labelled dataset, the rotation net (:mod:`~gan_lightning.metrics.rotation_net`) of unlabelled
+    images. Returns its path, or ``None`` for non-image data.
 
-    ``data`` is the run's data config; the classifier gets its own datamodule of the whole training
-    set (all classes, no subset), so the run's data order is untouched. Returns ``None``
-    for unlabelled or non-image data. The global random states are saved and restored, so a run that
-    trains the classifier first draws the same weights and noise as one that finds it.
+    ``data`` is the run's data config; the network gets its own datamodule of the whole training set
+    (all classes, no subset), so the run's data order is untouched. The global random states are
+    saved and restored, so a run that trains it first draws the same weights and noise as one that
+    finds it.
     """
     whole = {**data, "classes": None, "subset": None, "on_device": False}
     datamodule = build(OmegaConf.create(whole))
-    if not datamodule.is_image or datamodule.num_classes is None:
+    if not datamodule.is_image:
         return None
+    if datamodule.num_classes is None:
+        return _ensure_rotation_net(datamodule, accelerator)
     path = classifier_path(datamodule.root, datamodule.name)
     if path.is_file():
         return path
@@ -90,4 +96,21 @@ def ensure_classifier(data: dict[str, Any], accelerator: str = "auto", **options
     finally:
         set_rng_states(states)
     log.warning("%s classifier: test accuracy %.4f, saved to %s", datamodule.name, accuracy, path)
+    return path
+
+
+def _ensure_rotation_net(datamodule: GANDataModule, accelerator: str) -> Path:
+    path = rotation_features_path(datamodule.root, datamodule.stats_name)
+    if path.is_file():
+        return path
+    log.warning(
+        "No feature network for the unlabelled images of %s: training a rotation-prediction net on them "
+        "now, once (metrics.train_classifier=false turns this off); saved to %s.", datamodule.source, path,
+    )  # fmt: skip
+    datamodule.prepare_data()
+    _, meta = load_or_train_rotation_features(
+        datamodule.load_split("train"), datamodule.data_shape, path, datamodule.stats_name,
+        accelerator=accelerator,
+    )  # fmt: skip
+    log.warning("Rotation net: held-out rotation accuracy %.4f", meta["test_accuracy"])
     return path

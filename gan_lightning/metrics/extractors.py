@@ -2,6 +2,8 @@
 
 - ``classifier``: penultimate features of the dataset classifier the framework trains itself
   (:mod:`gan_lightning.metrics.classifier_net`); works offline, the usual choice for MNIST-like data.
+- ``rotation``: for unlabelled images (an image folder): penultimate features of a net the framework
+  trains itself on the folder to predict rotations (:mod:`gan_lightning.metrics.rotation_net`).
 - ``inception``: the 2048-d pool features of FID's Inception-v3 (torch-fidelity's port of the
   TensorFlow graph, through torchmetrics). Protocol: grayscale repeated to 3 channels, [-1, 1]
   mapped to uint8 [0, 255], then resized to 299x299 inside the network with torch-fidelity's
@@ -19,7 +21,7 @@ from torch import Tensor, nn
 from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_path, load_classifier
 
-EXTRACTORS = ("classifier", "inception")
+EXTRACTORS = ("classifier", "rotation", "inception")
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 
 
@@ -97,9 +99,18 @@ def resolve_inception_weights(weights_path: str | Path | None) -> Path:
 
 
 def build_extractor(
-    name: str, data_root: str | Path, dataset: str, inception_weights: str | Path | None = None
+    name: str,
+    data_root: str | Path,
+    dataset: str,
+    inception_weights: str | Path | None = None,
+    stats_name: str | None = None,
 ) -> nn.Module:
-    """The extractor called ``name`` for ``dataset`` (classifier from ``<data_root>/classifiers``)."""
+    """The extractor called ``name`` for ``dataset`` (classifier from ``<data_root>/classifiers``, the
+    rotation net of an unlabelled folder from ``<data_root>/feature_nets/<stats_name>-rotation.pt``)."""
+    if name == "rotation":  # imported here: rotation_net builds on this module
+        from gan_lightning.metrics.rotation_net import load_rotation_features, rotation_features_path
+
+        return load_rotation_features(rotation_features_path(data_root, stats_name or dataset))
     if name == "classifier":
         path = classifier_path(data_root, dataset)
         classifier, _ = load_classifier(path, dataset)

@@ -60,7 +60,11 @@ def build_image_evaluator(
     ``class_acc`` is dropped for unconditional models. Under DDP, rank 0 computes (and caches) the
     real features first; ``barrier`` then lets the other ranks read them from the cache.
     """
-    feature_net = build_extractor(extractor, datamodule.root, datamodule.name, inception_weights).to(device)
+    if extractor == "auto":  # the dataset classifier, or the rotation net of unlabelled images
+        extractor = "classifier" if datamodule.num_classes is not None else "rotation"
+    feature_net = build_extractor(
+        extractor, datamodule.root, datamodule.name, inception_weights, datamodule.stats_name
+    ).to(device)
     split = reference_split if reference_split in datamodule.splits else "train"
     reference = datamodule.load_split(split)
     n_real = min(n_samples, len(reference))

@@ -65,3 +65,18 @@ def test_evaluate_trains_a_missing_classifier(tmp_path_factory, tmp_path, capsys
     assert code == 0, err
     assert json.loads(out.strip().splitlines()[-1])["fid"] > 0
     assert (tmp_path / "cache" / "classifiers" / "mnist.pt").is_file()
+
+
+def test_first_run_on_an_unlabelled_folder_trains_a_rotation_net(compose_cfg, tmp_path):
+    from tests.conftest import make_image_folder
+
+    folder = make_image_folder(tmp_path / "faces", classes=(), per_class=24)
+    cfg = compose_cfg(
+        *QUICK, *METRICS, "model=dcgan", "data=image_folder", f"data.path={folder}", f"data.root={tmp_path}",
+        "data.image_size=16", "data.batch_size=8",
+    )  # fmt: skip
+    out = Path(cfg.paths.output_dir)
+    train(cfg, out)
+    nets = list((tmp_path / "feature_nets").glob("image_folder-*-rotation.pt"))
+    assert len(nets) == 1
+    assert {"val/fid", "val/kid"} <= set(read_events(out / "tensorboard").Tags()["scalars"])

@@ -70,7 +70,7 @@ def test_build_classifier_extractor_without_classifier_says_how_to_train_it(tmp_
 
 
 def test_unknown_extractor():
-    with pytest.raises(ConfigError, match="Unknown feature extractor 'nope'.*classifier, inception"):
+    with pytest.raises(ConfigError, match="Unknown feature extractor 'nope'.*classifier, rotation, incep"):
         build_extractor("nope", ".", "mnist")
 
 
