@@ -26,7 +26,8 @@ def test_ddp_cpu_two_processes(tmp_path, mnist_root):
         "data.batch_size=8", f"data.root={mnist_root}", f"hydra.run.dir={tmp_path / 'run'}",
         "metrics.every_n_steps=3", "metrics.n_samples=40", "metrics.kid_subset_size=10",
         "metrics.batch_size=10",
-        "model.ema_kimg=0.01", "augment=ada", "augment.interval=1", "augment.speed_kimg=0.01",
+        "model.ema_kimg=0.01", "augment=ada", "augment.interval=1", "augment.speed_kimg=1",
+        "augment.p_init=0.5",
         "+callbacks.probe._target_=tests.ddp_probe.DumpRankState", f"+callbacks.probe.out={dumps}",
     ]  # fmt: skip
     result = subprocess.run(
@@ -41,7 +42,8 @@ def test_ddp_cpu_two_processes(tmp_path, mnist_root):
         if "running_" not in key and "num_batches_tracked" not in key:  # BatchNorm buffers are per rank
             torch.testing.assert_close(value, rank1["state_dict"][key], msg=key)
     assert not torch.equal(rank0["noise"], rank1["noise"])  # each rank draws its own z
-    assert rank0["state_dict"]["augment.p"].item() > 0  # ADA's p, adjusted from both ranks' D outputs
+    # ADA's p moved by 3 x 16 / 1000 from 0.5, each step's direction from both ranks' D outputs
+    assert rank0["state_dict"]["augment.p"].item() != 0.5
     assert any(key.startswith("ema.networks.generator.") for key in rank0["state_dict"])  # compared above
     assert rank0["history"] == rank1["history"] and rank0["history"][0]["step"] == 3
     assert sum(rank0["history"][0]["class_histogram"]) == 40  # 20 samples per rank, counted once
