@@ -407,3 +407,26 @@ def test_init_choice(plan: str) -> None:
                 assert torch.equal(pt.weight, torch.ones_like(pt.weight))
                 assert not torch.equal(dc.weight, torch.ones_like(dc.weight))
 
+
+def test_model_config_selects_v2() -> None:
+    """conf/model/gan.yaml (and so dcgan, cgan, lsgan) builds v2 networks; old checkpoints, whose
+    hyperparameters hold no `plan`, get the constructors' v1."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    import gan_lightning
+
+    conf = OmegaConf.load(Path(gan_lightning.__file__).parent / "conf" / "model" / "gan.yaml")
+    conv = OmegaConf.to_container(conf.networks.conv)
+    assert conv["generator"]["plan"] == "v2"
+    assert conv["discriminator"]["plan"] == "v2"
+    gen, disc = build_networks(
+        "conv",
+        100,
+        (1, 28, 28),
+        generator_kwargs=conv["generator"],
+        discriminator_kwargs=conv["discriminator"],
+    )
+    assert gen.start == 4
+    assert sum(isinstance(m, nn.Conv2d) for m in disc.features) == 3
