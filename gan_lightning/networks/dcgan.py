@@ -9,8 +9,10 @@ checkpoints written before ``plan`` existed) is :func:`conv_plan`: 28 -> 7x7 sta
 32 -> 2x2 and 4; 64 -> 4x4 and 4. ``v2`` (the default of ``conf/model/gan.yaml``) starts G at most
 4x4 when the side allows: it prepends upsamplings that go from ceil(s/2) to s, with a kernel-3
 transposed convolution when s is odd, so 28 -> 4, 7, 14, 28 (3 upsamplings, 3 strided convolutions
-in D: 28 -> 14 -> 7 -> 3); it is ``v1`` at 8, 16, 32 and 64. The last hidden map of G and the first
-of D have ``base_channels`` channels, doubling towards G's start / D's end (512 for 32x32 with 64).
+in D: 28 -> 14 -> 7 -> 3); it is ``v1`` at 8, 16, 32 and 64. Widths: in ``v1`` the last hidden map
+of G and the first of D have ``base_channels`` channels, doubling towards G's start / D's end (512
+for 32x32 with 64); ``v2`` keeps ``v1``'s widest map and halves once more per added layer, so at
+28 px with 64: G 128 (4x4), 64 (7x7), 32 (14x14), D 32, 64, 128: the added depth costs no width.
 
 ``init``: ``dcgan`` (default) draws weights from N(0, 0.02) and BatchNorm scales from N(1, 0.02)
 (Radford et al.); ``default`` keeps PyTorch's initialisation of every layer.
@@ -76,6 +78,16 @@ def map_sides(side: int, plan: str = "v1") -> list[int]:
         while sides[0] > 4 and len(sides) <= MAX_DOUBLINGS:
             sides.insert(0, (sides[0] + 1) // 2)
     return sides
+
+
+def _widest(base_channels: int, side: int) -> int:
+    """Channels of G's first and D's last feature map: ``v1``'s, whatever the plan.
+
+    ``v1`` gives G's last hidden map and D's first ``base_channels`` channels, doubling towards G's
+    start and D's end. The upsamplings (strided convolutions) that ``v2`` adds halve the channels
+    further, so at 28 px G has 128, 64, 32 channels at 4x4, 7x7, 14x14 and D 32, 64, 128.
+    """
+    return base_channels * 2 ** (conv_plan(side)[1] - 1)
 
 
 def _check_init(init: str) -> str:
@@ -144,7 +156,7 @@ class DCGANGenerator(nn.Module):
         sides = map_sides(side, plan)
         _check_init(init)
         self.start, doublings = sides[0], len(sides) - 1
-        width = base_channels * 2 ** (doublings - 1)
+        width = _widest(base_channels, side)
         self.conditioning = _check_conditioning(conditioning, ("channel", "latent"), "generator")
         latent = num_classes is not None and conditioning == "latent"
         self.label_embedding = nn.Embedding(num_classes, embed_dim or num_classes) if latent else None
@@ -161,7 +173,7 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = []
         for i in range(doublings):
             last = i == doublings - 1
-            out_ch = channels if last else width // 2 ** (i + 1)
+            out_ch = channels if last else max(1, width // 2 ** (i + 1))
             kernel = 4 if sides[i + 1] == 2 * sides[i] else 3  # 3: s -> 2s - 1 (e.g. 4 -> 7)
             layers.append(nn.ConvTranspose2d(in_ch, out_ch, kernel, 2, 1, bias=last))
             if not last:
@@ -200,6 +212,7 @@ class DCGANDiscriminator(nn.Module):
         channels, side = _check_image_shape(in_shape)
         doublings = len(map_sides(side, plan)) - 1
         _check_init(init)
+        widest = _widest(base_channels, side)
         self.conditioning = _check_conditioning(conditioning, ("channel", "projection"), "discriminator")
         channel = num_classes is not None and conditioning == "channel"
         self.label_map = _label_map(num_classes, embed_dim, side) if channel else None
@@ -207,7 +220,7 @@ class DCGANDiscriminator(nn.Module):
         layers: list[nn.Module] = []
         final = side
         for i in range(doublings):
-            out_ch = base_channels * 2**i
+            out_ch = max(1, widest // 2 ** (doublings - 1 - i))
             layers.append(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=i == 0))  # s -> floor(s / 2)
             if i > 0:
                 layers.append(nn.BatchNorm2d(out_ch))

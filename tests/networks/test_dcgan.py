@@ -300,7 +300,8 @@ def test_unknown_plan_and_init_are_refused() -> None:
 
 
 def test_v2_layer_structure_28() -> None:
-    gen = DCGANGenerator(Z_DIM, (1, 28, 28), base_channels=32, plan="v2")
+    """v2 at 28 px: three upsamplings (4 -> 7 -> 14 -> 28) that keep v1's widest map (128 with 64)."""
+    gen = DCGANGenerator(Z_DIM, (1, 28, 28), base_channels=64, plan="v2")
     assert gen.start == 4
     assert gen.project(torch.randn(2, Z_DIM)).shape == (2, 128, 4, 4)
     convs = [m for m in gen.upsample if isinstance(m, nn.ConvTranspose2d)]
@@ -316,7 +317,7 @@ def test_v2_layer_structure_28() -> None:
         if isinstance(module, nn.ConvTranspose2d):
             sides.append(h.shape[-1])
     assert sides == [7, 14, 28]
-    disc = DCGANDiscriminator((1, 28, 28), base_channels=32, plan="v2")
+    disc = DCGANDiscriminator((1, 28, 28), base_channels=64, plan="v2")
     convs = [m for m in disc.features if isinstance(m, nn.Conv2d)]
     assert [(m.in_channels, m.out_channels) for m in convs] == [(1, 32), (32, 64), (64, 128)]
     assert sum(isinstance(m, nn.BatchNorm2d) for m in disc.features) == 2
@@ -378,7 +379,18 @@ def test_v2_channel_conditioning_at_4x4() -> None:
     gen = DCGANGenerator(Z_DIM, (1, 28, 28), base_channels=16, num_classes=10, plan="v2")
     assert gen.label_map(torch.tensor([2])).shape == (1, 1, 4, 4)
     first = next(m for m in gen.upsample if isinstance(m, nn.ConvTranspose2d))
-    assert first.in_channels == 64 + 1
+    assert first.in_channels == 32 + 1
+
+
+@pytest.mark.parametrize("base", [16, 32, 96])
+def test_v2_widths_follow_base_channels(base: int) -> None:
+    gen = DCGANGenerator(Z_DIM, (1, 28, 28), base_channels=base, plan="v2")
+    disc = DCGANDiscriminator((1, 28, 28), base_channels=base, plan="v2")
+    g = [m.out_channels for m in gen.upsample if isinstance(m, nn.ConvTranspose2d)]
+    d = [m.out_channels for m in disc.features if isinstance(m, nn.Conv2d)]
+    assert gen.project[2].num_features == 2 * base
+    assert g == [base, base // 2, 1]
+    assert d == [base // 2, base, 2 * base]
 
 
 @pytest.mark.parametrize("plan", ["v1", "v2"])
