@@ -421,7 +421,7 @@ def test_init_choice(plan: str) -> None:
 
 
 def test_model_config_selects_v2() -> None:
-    """conf/model/gan.yaml (and so dcgan, cgan, lsgan) builds v2 networks; old checkpoints, whose
+    """conf/model/gan.yaml (and so dcgan, lsgan) builds v2 networks; old checkpoints, whose
     hyperparameters hold no `plan`, get the constructors' v1."""
     from pathlib import Path
 
@@ -442,3 +442,10 @@ def test_model_config_selects_v2() -> None:
     )
     assert gen.start == 4
     assert sum(isinstance(m, nn.Conv2d) for m in disc.features) == 3
+
+
+def test_each_model_config_picks_its_plan(compose_cfg) -> None:
+    """dcgan and lsgan build the deeper v2; the conv cGAN keeps v1, the networks it was measured on."""
+    for model, plan in (("dcgan", "v2"), ("lsgan", "v2"), ("cgan", "v1")):
+        conv = compose_cfg(f"model={model}").model.networks.conv
+        assert (conv.generator.plan, conv.discriminator.plan) == (plan, plan), model
