@@ -242,3 +242,18 @@ def test_ema_on_a_family_without_a_generator_is_refused(monkeypatch):
     monkeypatch.setattr(GAN, "ema_networks", ())
     with pytest.raises(ConfigError, match="no generator to average"):
         GAN((2,), arch="mlp", optimizer=ADAM, ema_kimg=10)
+
+
+def test_lazy_r1_is_weighted_by_its_interval():
+    """The lazy R1 phase's loss is gamma / 2 * interval * E||grad D(x)||^2."""
+    from gan_lightning.losses import r1_penalty
+
+    torch.manual_seed(0)
+    real = torch.rand(6, 1, 8, 8) * 2 - 1
+    batch = (real, torch.zeros(6, dtype=torch.long))
+    no_dropout = {"mlp": {"discriminator": {"dropout": 0.0}}}
+    lazy = GAN((1, 8, 8), arch="mlp", optimizer=ADAM, r1_gamma=3.0, r1_every=4, networks=no_dropout)
+    loss, values = lazy.r1_loss(batch, torch.Generator().manual_seed(0))
+    expected = r1_penalty(lambda x: lazy.discriminate(x), real)
+    torch.testing.assert_close(values[log_names.R1], expected.detach())
+    torch.testing.assert_close(loss, 0.5 * 3.0 * 4 * expected)
