@@ -1,7 +1,8 @@
 """Any folder of images, searched recursively, resized and center-cropped to a square RGB image.
 
 Labels come from the first-level sub-folder names (``root/cats/x.png`` -> ``cats``) when every image
-lies in such a sub-folder; otherwise the data is unlabelled. Files without an image extension
+lies in such a sub-folder and there are at least two; otherwise (a flat folder, or all images in one
+folder such as ``anime-faces/faces/``) the data is unlabelled. Files without an image extension
 (README, .DS_Store) are ignored; unreadable image files stop the run before training unless
 ``data.skip_broken=true``. ``data.cache=true`` decodes every image once into a cached uint8 tensor.
 """
@@ -79,7 +80,8 @@ class ImageFolderDataModule(GANDataModule):
             )
         top_dirs = [p.relative_to(self.folder).parts for p in paths]
         labels: list[int] | None = None
-        if all(len(parts) > 1 for parts in top_dirs):
+        # Labels need two class folders at least: one folder of images (anime-faces/faces/) is unlabelled.
+        if all(len(parts) > 1 for parts in top_dirs) and len({parts[0] for parts in top_dirs}) > 1:
             self.class_names = sorted({parts[0] for parts in top_dirs})
             index = {name: i for i, name in enumerate(self.class_names)}
             labels = [index[parts[0]] for parts in top_dirs]

@@ -77,6 +77,14 @@ def test_flat_folder_is_unlabelled(tmp_path: Path) -> None:
         _ready(folder, image_size=16, classes=[0])
 
 
+def test_a_single_sub_folder_is_unlabelled(tmp_path: Path) -> None:
+    """anime-faces/faces/*.jpg: one folder is no class structure (a 1-class classifier would be useless)."""
+    folder = make_image_folder(tmp_path / "anime", classes=("faces",))
+    dm = _ready(folder, image_size=16)
+    assert dm.num_classes is None and dm.class_names is None
+    assert len(dm.train_set) == 6
+
+
 def test_mixed_depth_is_unlabelled(tmp_path: Path) -> None:
     """One image outside any sub-folder makes the whole folder unlabelled."""
     folder = make_image_folder(tmp_path / "mixed")
