@@ -44,8 +44,12 @@ def check_resumable(model: torch.nn.Module, path: str | Path) -> None:
             f"ckpt_path={path} holds weights but no training state, so the run cannot be resumed from it. "
             f"Start a new run from its weights with init_from={path} instead."
         )
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
+    # Empty buffers grow during training (the image pools of CycleGAN): only their presence must match.
+    expected = {k: tuple(v.shape) if v.numel() else "growing" for k, v in model.state_dict().items()}
+    found = {
+        k: "growing" if expected.get(k) == "growing" else tuple(v.shape)
+        for k, v in checkpoint["state_dict"].items()
+    }
     if expected != found:
         differing = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
         raise ConfigError(

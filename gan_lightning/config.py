@@ -62,6 +62,27 @@ def check_run(cfg: DictConfig, output_dir: Path) -> None:
         )
 
 
+def check_model_data(model: DictConfig, datamodule: Any) -> None:
+    """The model family and the data must be of the same kind (``data_kind`` of both): noise-to-image
+    families train on ``samples``, translation families on ``two_domains`` (``data=unpaired``)."""
+    family = get_object(model._target_)
+    wanted = getattr(family, "data_kind", "samples")
+    given = getattr(datamodule, "data_kind", "samples")
+    if wanted == given:
+        return
+    if wanted == "two_domains":
+        raise ConfigError(
+            f"{family.__name__} translates between two image domains, but data '{datamodule.name}' is one "
+            "set of samples. Use data=unpaired data.path=DIR (with trainA/ trainB/ [testA/ testB/]) or "
+            "data.path_a=DIR data.path_b=DIR."
+        )
+    raise ConfigError(
+        f"data=unpaired gives pairs of images from two domains, for translation models (model=cyclegan or "
+        f"model=discogan); {family.__name__} generates samples from noise. Choose a translation model or "
+        "a one-domain dataset (e.g. data=image_folder)."
+    )
+
+
 def _check_writable(output_dir: Path) -> None:
     """Write (and remove) a probe file in the run directory, or say why that fails."""
     try:

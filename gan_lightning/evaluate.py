@@ -20,6 +20,7 @@ from gan_lightning.errors import ConfigError, DatasetNotFoundError
 from gan_lightning.metrics.classifier_training import ensure_feature_net
 from gan_lightning.metrics.protocol import build_image_evaluator, evaluate_images, evaluate_toy
 from gan_lightning.metrics.toy import TOY_SAMPLES
+from gan_lightning.metrics.translation import build_translation_evaluator
 from gan_lightning.sample import choose_labels
 
 
@@ -32,6 +33,16 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = load_datamodule(model, cfg.data_root)
     result: dict[str, Any] = {"ckpt": str(cfg.ckpt), "generator_step": int(model.generator_step)}
     generator = "ema" if cfg.ema and model.ema is not None else "trained"  # which generator was sampled
+    if getattr(model, "data_kind", "samples") == "two_domains":
+        evaluator, protocol = build_translation_evaluator(
+            datamodule,
+            cfg.inception_weights,
+            min(cfg.batch_size, 50),
+            "gpu" if device.type == "cuda" else "cpu",
+        )
+        result.update(evaluator.evaluate(model, ema=cfg.ema))
+        result["protocol"] = {**protocol.as_dict(), "generator": generator}
+        return result
     if not datamodule.is_image:
         result.update(evaluate_toy(model, datamodule, seed=cfg.seed, ema=cfg.ema))
         result["protocol"] = {

@@ -27,6 +27,10 @@ AUGMENT_RT = "train/augment_rt"
 
 EMA_BETA = "train/ema_beta"
 
+# Progressive growing (StyleGAN v1): the side being trained and the fade-in of its new layers.
+RESOLUTION = "train/resolution"
+FADE_ALPHA = "train/fade_alpha"
+
 
 def learning_rate(group: str) -> str:
     """``lr/g`` for the generator group, ``lr/d`` for the discriminator group."""
@@ -39,3 +43,20 @@ D_OUTPUTS = (D_REAL, D_FAKE_BEFORE_D_STEP, D_FAKE_AFTER_D_STEP)
 # The losses of lazy regularization phases (their weight and interval included).
 D_REG_LOSS = "train/d_reg_loss"
 G_REG_LOSS = "train/g_reg_loss"
+
+# Unpaired translation (CycleGAN, DiscoGAN): one value per direction or domain. ``a2b`` is G: A -> B
+# (judged by D_B), ``b2a`` is F: B -> A (judged by D_A).
+DIRECTIONS = ("a2b", "b2a")
+
+
+def per_direction(name: str, direction: str) -> str:
+    """``train/g_adv_a2b``: a value of one translation direction (or of one domain's D: ``_a``, ``_b``)."""
+    return f"{name}_{direction}"
+
+
+G_ADVERSARIAL = "train/g_adv"  # the generator's adversarial loss, per direction
+CYCLE = "train/cycle"  # |F(G(a)) - a| (a2b) and |G(F(b)) - b| (b2a), raw
+IDENTITY = "train/identity"  # |G(b) - b| (a2b) and |F(a) - a| (b2a), raw
+FEATURE_MATCHING = "train/feature_matching"  # DiscoGAN: D's mean features of real vs translated, raw
+D_DOMAIN_LOSS = "train/d_loss"  # per domain: train/d_loss_a (D_A), train/d_loss_b (D_B)
+CYCLE_WEIGHT = "train/cycle_weight"  # the cycle / reconstruction weight in force (DiscoGAN's curriculum)

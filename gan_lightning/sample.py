@@ -2,9 +2,10 @@
 
 ``out=*.png`` writes a grid (a scatter plot for 2-D toy data); ``out=*.pt`` saves
 ``{"images": float (N, C, H, W) in [-1, 1], "labels": long (N,)}`` (no labels for unconditional
-models). ``label=3`` samples one class; ``interpolate=true`` writes rows of latent interpolations;
-``truncation=0.5`` redraws latent coordinates beyond 0.5; ``ema=false`` samples the trained generator
-instead of its EMA; ``seed=`` makes it repeatable.
+models). ``label=3`` samples one class; ``interpolate=true`` writes rows of latent interpolations (in W
+for StyleGAN); ``truncation=0.5`` redraws latent coordinates beyond 0.5, or for StyleGAN truncates in W
+with psi 0.5; ``style_mixing=true`` draws StyleGAN's style-mixing figure; ``ema=false`` samples the
+trained generator instead of its EMA; ``seed=`` makes it repeatable.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gan_lightning.checkpoints import load_model, resolve_device
 from gan_lightning.errors import ConfigError
 from gan_lightning.files import atomic_torch_save
 from gan_lightning.sampling import cycle_labels, generate_batches
+from gan_lightning.style_mixing import style_mixing_figure
 
 
 def choose_labels(model, n: int, label: int | None) -> torch.Tensor | None:
@@ -62,6 +64,9 @@ def interpolations(
     walk = {"z": z}
     if labels is not None:
         walk["labels"] = labels[:rows].repeat_interleave(steps).to(model.device)
+    if getattr(model, "has_latent_w", False):  # StyleGAN: walk in W, between the ends' (truncated) w
+        w_ends = model.latents_w(inputs, ema).view(rows, 2, -1)
+        walk = {"w": ((1 - weights) * w_ends[:, :1] + weights * w_ends[:, 1:]).reshape(rows * steps, -1)}
     model.eval()
     return model.generate(walk, ema=ema).cpu()
 
@@ -69,15 +74,24 @@ def interpolations(
 def write_samples(cfg: DictConfig) -> Path:
     if cfg.n <= 0:
         raise ConfigError(f"n must be positive, got {cfg.n}.")
-    if cfg.truncation is not None and not cfg.truncation > 0:
-        raise ConfigError(
-            f"truncation must be a positive threshold on |z| (or null: off), got {cfg.truncation}."
-        )
     out = Path(cfg.out)
     if out.suffix not in (".png", ".jpg", ".pt"):
         raise ConfigError(f"out={out}: use a .png/.jpg file for a grid or a .pt file for tensors.")
     model = load_model(cfg.ckpt, resolve_device(cfg.device))
-    if cfg.interpolate:
+    if getattr(model, "data_kind", "samples") == "two_domains":
+        raise ConfigError(
+            f"ckpt={cfg.ckpt} is a translation model ({type(model).__name__}): it translates images instead "
+            "of sampling them. Use python -m gan_lightning.translate ckpt=... input=DIR output=DIR "
+            "direction=a2b."
+        )
+    if cfg.style_mixing:
+        labels = choose_labels(model, 1, cfg.label)
+        images, nrow = (
+            style_mixing_figure(model, cfg.rows, cfg.columns, labels, cfg.seed, cfg.ema, cfg.truncation),
+            cfg.columns + 1,
+        )
+        labels = None
+    elif cfg.interpolate:
         labels = choose_labels(model, cfg.rows, cfg.label)
         images = interpolations(model, cfg.rows, cfg.steps, labels, cfg.seed, cfg.ema, cfg.truncation)
         labels, nrow = (labels.repeat_interleave(cfg.steps) if labels is not None else None), cfg.steps

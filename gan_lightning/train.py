@@ -17,7 +17,7 @@ from pytorch_lightning.callbacks import ProgressBar
 
 from gan_lightning.callbacks.hparams import HParamsSummary
 from gan_lightning.checkpoints import check_resumable
-from gan_lightning.config import as_plain, build, check_run
+from gan_lightning.config import as_plain, build, check_model_data, check_run
 from gan_lightning.errors import ConfigError, DatasetNotFoundError, StorageError
 from gan_lightning.metrics.classifier_training import ensure_feature_net
 from gan_lightning.steps import register_resolvers
@@ -36,6 +36,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         pl.seed_everything(cfg.seed, workers=True)
 
     datamodule = build(cfg.data)
+    check_model_data(cfg.model, datamodule)
     datamodule.prepare_data()
     datamodule.setup("fit")
     metrics = cfg.get("metrics") or {}

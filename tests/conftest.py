@@ -87,6 +87,28 @@ def image_folder(tmp_path: Path) -> Path:
     return make_image_folder(tmp_path / "images")
 
 
+def make_two_domains(root: Path, n_train: tuple[int, int] = (10, 8), n_test: int = 4, size: int = 36) -> Path:
+    """Two image domains in CycleGAN's layout (trainA/ trainB/ testA/ testB/): A reddish, B bluish noise
+    with a bright square, so that a domain classifier can tell them apart."""
+    rng = np.random.default_rng(0)
+    for domain, tint, n in (("A", 0, n_train[0]), ("B", 2, n_train[1])):
+        for split, count in (("train", n), ("test", n_test)):
+            folder = root / f"{split}{domain}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                pixels = rng.random((size, size, 3)) * 120
+                pixels[..., tint] += 120
+                pixels[4 + i % 8 : 12 + i % 8, 6:14] = 255
+                name = f"{domain.lower()}_{split}_{i:02d}.png"
+                Image.fromarray(pixels.astype(np.uint8)).save(folder / name)
+    return root
+
+
+@pytest.fixture
+def two_domains(tmp_path: Path) -> Path:
+    return make_two_domains(tmp_path / "domains")
+
+
 @pytest.fixture
 def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose the app's real config with overrides, as `python -m gan_lightning` would (no run).

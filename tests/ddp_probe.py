@@ -15,13 +15,15 @@ class DumpRankState(pl.Callback):
         self.out = Path(out)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        metrics = next((cb for cb in trainer.callbacks if type(cb).__name__ == "GANMetrics"), None)
+        kinds = ("GANMetrics", "TranslationMetrics")
+        metrics = next((cb for cb in trainer.callbacks if type(cb).__name__ in kinds), None)
+        noise = pl_module.training_noise()
         self.out.mkdir(parents=True, exist_ok=True)
         torch.save(
             {
                 "state_dict": {k: v.cpu() for k, v in pl_module.state_dict().items()},
                 "history": metrics.history if metrics is not None else None,
-                "noise": pl_module.sample_z(4, pl_module.training_noise()).cpu(),
+                "noise": torch.randn(4, generator=noise, device=noise.device).cpu(),
                 "world_size": trainer.world_size,
             },
             self.out / f"rank{trainer.global_rank}.pt",

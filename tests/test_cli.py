@@ -33,8 +33,8 @@ def test_help_lists_groups_and_options():
     result = cli("--help")
     assert result.returncode == 0, result.stderr
     for line in (
-        "model: cgan, dcgan, gan, lsgan",
-        "data: cifar10, fashion_mnist, gaussian_mixture, image_folder, mnist",
+        "model: cgan, cyclegan, dcgan, discogan, gan, lsgan",
+        "data: cifar10, fashion_mnist, gaussian_mixture, image_folder, mnist, unpaired",
         "optimizer: adam, rmsprop, sgd",
     ):
         assert line in result.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_path, save_classifier
-from tests.helpers import QUICK
+from tests.helpers import QUICK, QUICK_TRANSLATION
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,3 +49,31 @@ def test_ddp_cpu_two_processes(tmp_path, mnist_root):
     assert sum(rank0["history"][0]["class_histogram"]) == 40  # 20 samples per rank, counted once
     samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert samples == ["step_0000002.png", "step_0000003.png"]  # written once, by rank 0
+
+
+def test_ddp_cpu_two_processes_cyclegan(tmp_path, two_domains):
+    """CycleGAN under 2-process DDP: both generators, both discriminators, their EMAs and the image pools
+    agree on both ranks; each rank draws its own pairs and noise, so the translations it adds to its
+    image pools are its own; the translation metrics agree."""
+    dumps = tmp_path / "dumps"
+    command = [
+        sys.executable, "-m", "gan_lightning", "trainer=ddp_cpu", "model=cyclegan", *QUICK_TRANSLATION,
+        f"data.path={two_domains}", f"data.root={two_domains.parent}", "data.batch_size=2",
+        f"hydra.run.dir={tmp_path / 'run'}", "metrics.every_n_steps=3", "metrics.train_classifier=true",
+        "model.ema_kimg=0.01",
+        "+callbacks.probe._target_=tests.ddp_probe.DumpRankState", f"+callbacks.probe.out={dumps}",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    rank0, rank1 = (torch.load(dumps / f"rank{r}.pt", weights_only=False) for r in (0, 1))
+    assert rank0["world_size"] == 2 and rank0["state_dict"]["generator_step"].item() == 3
+    for key, value in rank0["state_dict"].items():
+        if not key.startswith("pool_"):
+            torch.testing.assert_close(value, rank1["state_dict"][key], msg=key)
+    assert not torch.equal(rank0["state_dict"]["pool_b.images"], rank1["state_dict"]["pool_b.images"])
+    assert any(key.startswith("ema.networks.generator_ba.") for key in rank0["state_dict"])
+    assert not torch.equal(rank0["noise"], rank1["noise"])
+    assert rank0["history"] == rank1["history"] and "fid_a2b" in rank0["history"][0]

@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import QUICK
+from tests.helpers import QUICK, QUICK_TRANSLATION, TINY_TRANSGAN
 from tests.test_cli import cli
 
 # 64 training images in batches of 16: 4 batches per epoch, so 10 steps cross two epoch boundaries.
 # Checkpoints every 3 generator steps; the crash comes after step 7, so the run resumes from step 6,
 # in the middle of the second epoch.
 RUN = (
-    *QUICK,
     "seed=7",
     "trainer.max_steps=10",
     "trainer.max_epochs=-1",
@@ -25,12 +24,43 @@ RUN = (
 )
 CASES = {
     # MLP D has dropout (global RNG); the step scheduler must be restored too.
-    "mlp-dropout-scheduler": ("model=gan", "scheduler=step", "scheduler.step_size=4"),
+    "mlp-dropout-scheduler": (*QUICK, "model=gan", "scheduler=step", "scheduler.step_size=4"),
     # Several critic steps and a gradient penalty whose mixing weights are random.
-    "wgan-gp": ("model=dcgan", "model.loss=wasserstein", "model.n_critic=2", "optimizer.betas=[0.0,0.9]"),
+    "wgan-gp": (
+        *QUICK,
+        "model=dcgan",
+        "model.loss=wasserstein",
+        "model.n_critic=2",
+        "optimizer.betas=[0.0,0.9]",
+    ),
+    # TransGAN's recipe: attention, WGAN-GP with drift, DiffAugment, EMA, gradient clipping.
+    "transgan": (*QUICK, "model=transgan", *TINY_TRANSGAN),
+    # StyleGAN grown 7 -> 14 -> 28 px, fading in over 5 steps per level: the checkpoint (step 6) falls in
+    # the middle of the 28 px fade-in; style mixing and per-layer noise draw from the step's noise.
+    "stylegan-mid-fade": (
+        *QUICK,
+        "model=stylegan",
+        "model.progressive.stable_steps=0",
+        "model.progressive.fade_steps=5",
+        "model.networks.stylegan.generator.channel_base=256",
+        "model.networks.stylegan.generator.channel_max=16",
+        "model.networks.stylegan.generator.w_dim=16",
+        "model.networks.stylegan.generator.mapping_layers=2",
+        "model.networks.stylegan.discriminator.channel_base=256",
+        "model.networks.stylegan.discriminator.channel_max=16",
+    ),  # fmt: skip
+    # CycleGAN: two domains of different sizes drawn independently, random crops and flips, the image
+    # pools (their contents and random choices), the constant-then-linear learning rate.
+    "cyclegan": (
+        *QUICK_TRANSLATION,
+        "model=cyclegan",
+        "data.batch_size=1",
+        "model.networks.resnet.generator.n_blocks=1",
+    ),
     # The toolkit's state: EMA weights, ADA's probability and its running sums (adjusted every 2 steps,
     # so the crash falls between two adjustments), lazy R1 every 2 steps, DiffAugment-style randomness.
     "ema-ada-r1": (
+        *QUICK,
         "model=dcgan",
         "model.ema_kimg=0.05",
         "augment=ada",
@@ -50,9 +80,11 @@ def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_sigkill_then_resume_ends_with_the_same_weights(case, tmp_path, mnist_root):
+def test_sigkill_then_resume_ends_with_the_same_weights(case, tmp_path, mnist_root, request):
     env = {"GAN_DATA_DIR": str(mnist_root)}
-    options = (*RUN, *CASES[case])
+    options = (*CASES[case], *RUN)
+    if case == "cyclegan":
+        options = (*options, f"data.path={request.getfixturevalue('two_domains')}")
 
     straight = cli(*options, f"hydra.run.dir={tmp_path / 'straight'}", env=env)
     assert straight.returncode == 0, straight.stderr[-3000:]
@@ -80,3 +112,9 @@ def test_sigkill_then_resume_ends_with_the_same_weights(case, tmp_path, mnist_ro
     if case == "ema-ada-r1":
         assert expected["augment.p"].item() != 0.5  # p moved (by 0.032 per update), and resumed where it was
         assert any(name.startswith("ema.networks.generator.") for name in expected)
+    if case == "stylegan-mid-fade":
+        assert expected["generator.progress_level"].item() == 2 and expected[
+            "generator.progress_alpha"
+        ].item() == pytest.approx(0.8)
+    if case == "cyclegan":
+        assert expected["pool_a.images"].shape[0] == 10  # 10 steps of batch 1: the pool filled while killed

@@ -9,7 +9,7 @@ import torch
 
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 from gan_lightning.train import train
-from tests.helpers import QUICK, read_events
+from tests.helpers import QUICK, TINY_TRANSGAN, read_events
 
 
 def run(compose_cfg, *overrides: str):
@@ -38,6 +38,30 @@ def test_every_model_trains_on_mnist_like(compose_cfg, mnist_root, model, data):
     checkpoint = load_last(out)
     assert checkpoint["state_dict"]["generator_step"].item() == 3
     assert sorted(p.name for p in (out / "samples").glob("*.png")) == ["step_0000002.png", "step_0000003.png"]
+
+
+@pytest.mark.parametrize("augment", ["diffaugment", "none"])
+def test_transgan_trains_on_mnist_with_its_recipe(compose_cfg, mnist_root, augment):
+    """model=transgan: WGAN-GP with drift, DiffAugment and EMA by default; augment=none is the ablation."""
+    cfg, out = run(
+        compose_cfg, "model=transgan", "data=mnist", f"data.root={mnist_root}", *TINY_TRANSGAN,
+        f"augment={augment}",
+    )  # fmt: skip
+    assert cfg.model.loss == "wasserstein" and cfg.model.loss_kwargs.drift == 0.001
+    assert list(cfg.optimizer.betas) == [0.0, 0.99] and cfg.optimizer.lr_g == 1e-4
+    state = load_last(out)["state_dict"]
+    assert state["generator_step"].item() == 3
+    assert any(name.startswith("ema.networks.generator.") for name in state)
+    assert any(".attention." in name or ".attn." in name for name in state)
+
+
+def test_transgan_trains_on_32px_images_with_labels(compose_cfg, image_folder):
+    """A conditional TransGAN on 32 px RGB images (an image folder with one sub-folder per class)."""
+    _, out = run(
+        compose_cfg, "model=transgan", "model.conditional=true", "data=image_folder",
+        f"data.path={image_folder}", "data.image_size=32", "data.batch_size=4", *TINY_TRANSGAN,
+    )  # fmt: skip
+    assert load_last(out)["state_dict"]["generator_step"].item() == 3
 
 
 @pytest.mark.parametrize(

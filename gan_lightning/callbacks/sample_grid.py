@@ -115,7 +115,8 @@ class SampleGrid(pl.Callback):
             (lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None
         )
         if samples.dim() == 4:
-            grid = make_grid(samples, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+            nrow = pl_module.grid_columns or self.nrow  # translation: a | G(a) | F(G(a))
+            grid = make_grid(samples, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
             save_image(grid, path)
             if tensorboard is not None:
                 tensorboard.add_image("samples", grid, global_step=step)

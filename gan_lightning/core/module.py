@@ -11,7 +11,8 @@ once, what all families share:
   :meth:`optimizer_steps_for` translates a generator-step budget into Lightning's ``global_step``;
 - optimizers per group (learning rate ``lr_g`` / ``lr_d`` and per-group overrides), learning-rate
   schedules, gradient clipping per group (after mixed-precision unscaling);
-- the generator EMA (``ema_kimg``), spectral normalization, the speed switches;
+- the generator EMA (``ema_kimg``), spectral normalization, differentiable augmentation of what D
+  sees (DiffAugment, ADA with its probability update), the speed switches;
 - training noise re-seeded every step from (seed, step, rank), saved random states, the NaN / Inf
   stop: exact resume and distinct noise per DDP rank;
 - ``init_from`` per network, and the sampling interface (:meth:`sample_inputs`, :meth:`generate`)
@@ -29,6 +30,7 @@ from hydra.utils import instantiate
 from torch import Generator, Tensor, nn
 
 from gan_lightning import log_names
+from gan_lightning.augment import AdaptiveAugment, build_augment
 from gan_lightning.core.ema import NetworkEMA
 from gan_lightning.core.phases import Phase, optimizer_steps_for
 from gan_lightning.errors import ConfigError
@@ -55,6 +57,8 @@ class AdversarialModule(pl.LightningModule):
         ema_kimg: half-life of the generator EMA in thousands of images; ``None`` = no EMA.
         ema_rampup: the EMA half-life is at most this fraction of the images seen (``None``: off).
         spectral_norm: ``none``, ``discriminator`` or ``both`` (Miyato et al. 2018).
+        augment: ``None`` or ``{"kind": "diffaugment" | "ada", **options}`` (the ``augment=`` group):
+            what D sees of real and generated images passes through it (:meth:`augmented`).
         compile: ``torch.compile`` every network (GPU speed-up; not stored in checkpoints).
         channels_last: channels-last memory for conv weights and images (not stored either).
     """
@@ -63,6 +67,10 @@ class AdversarialModule(pl.LightningModule):
     groups: dict[str, tuple[str, ...]] = {"discriminator": ("discriminator",), "generator": ("generator",)}
     #: networks that get an EMA copy when ``ema_kimg`` is set (empty: the family has no generator)
     ema_networks: tuple[str, ...] = ("generator",)
+    #: the data the family trains on: ``samples`` (x, y) or ``two_domains`` (a, b); see the datamodules
+    data_kind: str = "samples"
+    #: columns of the sample grid of :meth:`generate`'s output (None: the callback's ``nrow``)
+    grid_columns: int | None = None
 
     def __init__(
         self,
@@ -72,6 +80,7 @@ class AdversarialModule(pl.LightningModule):
         ema_kimg: float | None = None,
         ema_rampup: float | None = None,
         spectral_norm: str = "none",
+        augment: dict[str, Any] | None = None,
         compile: bool = False,
         channels_last: bool = False,
     ) -> None:
@@ -87,6 +96,7 @@ class AdversarialModule(pl.LightningModule):
                 f"got '{spectral_norm}'."
             )
         self._spectral_norm = spectral_norm
+        self.augment = build_augment(**augment) if augment else None
         self._compile, self._channels_last, self._speedups_applied = compile, channels_last, False
         self.ema: NetworkEMA | None = None
         # Generator steps taken so far; a buffer, so that it is saved in checkpoints.
@@ -136,6 +146,10 @@ class AdversarialModule(pl.LightningModule):
     @property
     def network_names(self) -> tuple[str, ...]:
         return tuple(name for group in GROUPS for name in self.groups[group])
+
+    def augmented(self, images: Tensor, noise: Generator) -> Tensor:
+        """What D sees of a batch: the images through the differentiable augmentation, if any."""
+        return images if self.augment is None else self.augment(images, noise)
 
     def sampling_network(self, name: str, ema: bool | None = None) -> nn.Module:
         """The network ``name`` to sample from: its EMA copy when there is one (unless ``ema=False``)."""
@@ -204,7 +218,7 @@ class AdversarialModule(pl.LightningModule):
         step = int(self.generator_step)
         optimizers = dict(zip(GROUPS, self.optimizers(), strict=True))
         losses: dict[str, Tensor] = {}
-        logs: dict[str, Tensor] = {}
+        logs: dict[str, Tensor] = self.before_phases(batch)
         for phase in self.phases:
             if not phase.runs_at(step):
                 continue
@@ -234,14 +248,28 @@ class AdversarialModule(pl.LightningModule):
             optimizer.step()
         return loss.detach(), values
 
+    def before_phases(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
+        """Once per generator step before the updates (progressive growing sets the resolution here);
+        returns values to log."""
+        return {}
+
     def after_phases(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
-        """Once per generator step after the updates: the EMA update (families may add more)."""
-        if self.ema is None:
-            return {}
+        """Once per generator step after the updates: the EMA update, and ADA's probability adjusted
+        from D's outputs on real images (families may add more)."""
+        logs: dict[str, Tensor] = {}
         batch_images = batch[0].size(0) * self.trainer.world_size
-        seen = int(self.generator_step) * batch_images
-        beta = self.ema.update(self.networks_named(self.ema_networks), batch_images, seen)
-        return {log_names.EMA_BETA: torch.tensor(beta)}
+        if self.ema is not None:
+            seen = int(self.generator_step) * batch_images
+            beta = self.ema.update(self.networks_named(self.ema_networks), batch_images, seen)
+            logs[log_names.EMA_BETA] = torch.tensor(beta)
+        if isinstance(self.augment, AdaptiveAugment):
+            self.augment.update(batch_images, reduce=self._sum_over_ranks)
+            logs[log_names.AUGMENT_P] = self.augment.p.detach().clone()
+            logs[log_names.AUGMENT_RT] = self.augment.r_t.detach().clone()
+        return logs
+
+    def _sum_over_ranks(self, tensor: Tensor) -> Tensor:
+        return self.trainer.strategy.reduce(tensor, reduce_op="sum")
 
     # --- optimizers ----------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from gan_lightning.data.cifar10 import CIFAR10DataModule
 from gan_lightning.data.gaussian_mixture import GaussianMixtureDataModule
 from gan_lightning.data.image_folder import ImageFolderDataModule
 from gan_lightning.data.torchvision_datasets import FashionMNISTDataModule, MNISTDataModule
+from gan_lightning.data.unpaired import UnpairedDataModule
 
 __all__ = [
     "GANDataModule",
@@ -13,4 +14,5 @@ __all__ = [
     "CIFAR10DataModule",
     "ImageFolderDataModule",
     "GaussianMixtureDataModule",
+    "UnpairedDataModule",
 ]

@@ -33,6 +33,8 @@ class GANDataModule(pl.LightningDataModule):
         is_image: samples are images in [-1, 1] (the generator then ends in tanh).
         num_classes: size of the label space, ``None`` for unlabelled data.
         class_names: one name per label id, or ``None``.
+        data_kind: ``samples`` (batches ``(x, y)``, for noise-to-image families) or ``two_domains``
+            (batches ``(a, b)``, for translation families); the model's ``data_kind`` must match.
     """
 
     name: str = "dataset"
@@ -41,6 +43,7 @@ class GANDataModule(pl.LightningDataModule):
     is_image: bool = True
     num_classes: int | None = None
     class_names: list[str] | None = None
+    data_kind: str = "samples"
 
     def __init__(
         self,

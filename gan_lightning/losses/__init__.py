@@ -5,7 +5,7 @@
 - :mod:`~gan_lightning.losses.regularizers`: penalties added to them: WGAN-GP's
   :func:`gradient_penalty`, :func:`r1_penalty` and StyleGAN2's :func:`path_length_penalty`.
 - :mod:`~gan_lightning.losses.reconstruction`: :func:`l1_loss` / :func:`l2_loss` between an image and
-  its reconstruction, picked with :func:`get_reconstruction_loss`.
+  its reconstruction, picked with :func:`get_reconstruction_loss`; :func:`feature_matching_loss`.
 """
 
 from gan_lightning.losses.adversarial import (
@@ -23,6 +23,7 @@ from gan_lightning.losses.adversarial import (
 )
 from gan_lightning.losses.reconstruction import (
     RECONSTRUCTION_LOSSES,
+    feature_matching_loss,
     get_reconstruction_loss,
     l1_loss,
     l2_loss,
@@ -45,6 +46,7 @@ __all__ = [
     "r1_penalty",
     "path_length_penalty",
     "RECONSTRUCTION_LOSSES",
+    "feature_matching_loss",
     "get_reconstruction_loss",
     "l1_loss",
     "l2_loss",

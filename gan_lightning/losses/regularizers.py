@@ -2,7 +2,9 @@
 
 Each returns the raw penalty (a scalar with a graph, so it can be backpropagated); the training step
 multiplies it by its weight. All three differentiate through a network's input with
-``create_graph=True`` (a double backward), which is best done in float32.
+``create_graph=True`` (a double backward), which is best done in float32. The network runs with
+PyTorch's math attention kernel there: the fused (flash / memory-efficient) kernels of
+``scaled_dot_product_attention`` have no double backward (transformer discriminators, TransGAN).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 __all__ = ["gradient_penalty", "r1_penalty", "path_length_penalty"]
 
@@ -31,7 +34,8 @@ def gradient_penalty(
     shape = (real.size(0), *([1] * (real.dim() - 1)))
     eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
     mixed = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-    scores = critic(mixed)
+    with sdpa_kernel(SDPBackend.MATH):  # twice differentiable attention
+        scores = critic(mixed)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return ((grads.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
@@ -51,7 +55,8 @@ def r1_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor) -> Tenso
         A scalar with a graph (``create_graph=True``): its backward reaches D's parameters.
     """
     x = real.detach().requires_grad_(True)
-    scores = discriminator(x)
+    with sdpa_kernel(SDPBackend.MATH):  # twice differentiable attention
+        scores = discriminator(x)
     (grads,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
     return grads.pow(2).flatten(1).sum(dim=1).mean()
 

@@ -1,4 +1,4 @@
-"""The noise-to-sample GAN: one family for GAN, DCGAN, conditional GAN and LSGAN.
+"""The noise-to-sample GAN: one family for GAN, DCGAN, conditional GAN, LSGAN, TransGAN and StyleGAN.
 
 The variants differ only in configuration: the network architecture (``arch``), the loss
 (``loss``) and whether G and D see class labels (``conditional``). The training step (Goodfellow et
@@ -12,6 +12,11 @@ al., 2014, Algorithm 1) as phases, each a separate optimizer update:
 
 With an ``augment`` (DiffAugment or ADA) D sees real and generated images only through it, in the
 discriminator and the generator phases alike. ``trainer.max_steps`` counts generator steps.
+
+Generators with a latent W (StyleGAN, StyleGAN2: ``mapping`` / ``synthesis``) add: style mixing
+regularization (``style_mixing``: with that probability a batch takes its styles from two latents,
+switched at a random layer), the truncation trick in W around the tracked average w, and, for growing
+networks (StyleGAN v1), progressive growing on a schedule in generator steps (``progressive``).
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ import torch
 from torch import Generator, Tensor
 
 from gan_lightning import log_names
-from gan_lightning.augment import AdaptiveAugment, build_augment
+from gan_lightning.augment import AdaptiveAugment
 from gan_lightning.core import AdversarialModule, Phase
+from gan_lightning.core.progressive import ProgressiveSchedule
 from gan_lightning.errors import ConfigError
 from gan_lightning.losses import get_loss, gradient_penalty, path_length_penalty, r1_penalty
 from gan_lightning.networks import build_networks
@@ -52,6 +58,11 @@ class GAN(AdversarialModule):
         pl_every: the path-length penalty runs every this many generator steps, weighted by it.
         pl_decay: decay of the running mean path length.
         augment: ``None`` or ``{"kind": "diffaugment" | "ada", **options}`` (``augment=`` group).
+        style_mixing: probability that a training batch mixes the styles of two latents (Karras et
+            al. 2019: 0.9); generators with a latent W only; 0 = off.
+        progressive: ``None`` or ``{"stable_steps": S, "fade_steps": F, "total_steps": T}``: progressive
+            growing for networks that grow (model.arch=stylegan): S generator steps at each resolution,
+            F steps of fade-in before each new one; T (``trainer.max_steps``) must reach the last.
         data: the data config the model is trained on, recorded so that ``sample`` and ``evaluate``
             find the dataset again from the checkpoint alone.
         optimizer, scheduler, grad_clip, ema_kimg, ema_rampup, spectral_norm, compile,
@@ -79,6 +90,8 @@ class GAN(AdversarialModule):
         pl_every: int = 4,
         pl_decay: float = 0.01,
         augment: dict[str, Any] | None = None,
+        style_mixing: float = 0.0,
+        progressive: dict[str, int] | None = None,
         grad_clip: dict[str, Any] | None = None,
         optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
@@ -91,7 +104,8 @@ class GAN(AdversarialModule):
     ) -> None:
         super().__init__(
             optimizer=optimizer, scheduler=scheduler, grad_clip=grad_clip, ema_kimg=ema_kimg,
-            ema_rampup=ema_rampup, spectral_norm=spectral_norm, compile=compile, channels_last=channels_last,
+            ema_rampup=ema_rampup, spectral_norm=spectral_norm, augment=_check_augment(augment, data_shape),
+            compile=compile, channels_last=channels_last,
         )  # fmt: skip
         self.save_hyperparameters(ignore=["compile", "channels_last"])  # how to run, not what the model is
         _check_options(z_dim, n_critic, real_label, conditional, num_classes)
@@ -120,13 +134,14 @@ class GAN(AdversarialModule):
                     f"(a mapping network, as StyleGAN2's); model.arch={arch} has none. Set model.pl_weight=0."
                 )
             self.register_buffer("path_length_mean", torch.zeros(()))
-        augment = dict(augment or {})
-        if augment.get("kind", "none") != "none" and len(data_shape) != 3:
+        if style_mixing and not has_latent_w(self.generator):
             raise ConfigError(
-                f"augment={augment['kind']} transforms images, but this data has shape {tuple(data_shape)}. "
-                "Use augment=none for 2-D toy data."
+                f"model.style_mixing={style_mixing} mixes the styles of two latents; model.arch={arch} has "
+                "no mapping network (use model=stylegan2 or model=stylegan), or set model.style_mixing=0."
             )
-        self.augment = build_augment(**augment) if augment else None
+        if not 0.0 <= style_mixing <= 1.0:
+            raise ConfigError(f"model.style_mixing is a probability in [0, 1], got {style_mixing}.")
+        self.progression = _progression(progressive, self.generator, self.discriminator, arch)
         self.finish_networks()
         self.classes = (
             list(classes) if classes is not None else (list(range(num_classes)) if num_classes else None)
@@ -137,6 +152,11 @@ class GAN(AdversarialModule):
     @property
     def conditional(self) -> bool:
         return self.hparams.conditional
+
+    @property
+    def has_latent_w(self) -> bool:
+        """The generator maps z to a latent w (``mapping``) and w to images (``synthesis``): StyleGAN."""
+        return has_latent_w(self.generator)
 
     def sample_z(self, n: int, generator: Generator | None = None) -> Tensor:
         """n latent vectors (n, z_dim) on the model's device."""
@@ -150,10 +170,6 @@ class GAN(AdversarialModule):
         """D(x [, y]) logits (N,)."""
         return self.discriminator(x, labels if self.conditional else None)
 
-    def augmented(self, images: Tensor, noise: Generator) -> Tensor:
-        """What D sees of a batch: the images through the differentiable augmentation, if any."""
-        return images if self.augment is None else self.augment(images, noise)
-
     # --- sampling interface -------------------------------------------------------------------------
 
     def sample_inputs(
@@ -163,12 +179,24 @@ class GAN(AdversarialModule):
         labels: Tensor | None = None,
         truncation: float | None = None,
     ) -> dict[str, Tensor]:
-        """``{"z": (n, z_dim)[, "labels": (n,)]}`` on the model's device. The noise is drawn where
-        ``generator`` lives (a CPU generator gives the same samples on any device); ``truncation``
-        redraws every coordinate beyond that threshold (the truncation trick of BigGAN)."""
+        """``{"z": (n, z_dim)[, "labels": (n,)][, "truncation": psi]}`` on the model's device. The noise
+        is drawn where ``generator`` lives (a CPU generator gives the same samples on any device).
+
+        ``truncation``: for generators with a latent W, psi in [0, 1] of the truncation trick in W
+        (``w_avg + psi (w - w_avg)``, Karras et al. 2019; 1 = off, 0 = the average image); for the
+        others, a threshold beyond which latent coordinates are redrawn (BigGAN's trick, > 0)."""
         where = generator.device if generator is not None else self.device
-        z = sample_noise(self.hparams.noise, n, self.hparams.z_dim, where, generator, truncation)
+        in_w = self.has_latent_w and truncation is not None
+        if in_w and not 0.0 <= truncation <= 1.0:
+            raise ConfigError(
+                f"truncation={truncation}: this model truncates in W, with psi in [0, 1] (1 = off, 0 = the "
+                "average image)."
+            )
+        z_threshold = None if self.has_latent_w else truncation
+        z = sample_noise(self.hparams.noise, n, self.hparams.z_dim, where, generator, z_threshold)
         inputs = {"z": z.to(self.device)}
+        if in_w:
+            inputs["truncation"] = torch.tensor(float(truncation))
         if self.conditional:
             if labels is None:
                 raise ValueError("A conditional model needs labels to sample.")
@@ -176,10 +204,56 @@ class GAN(AdversarialModule):
         return inputs
 
     def generate(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
+        """Images of :meth:`sample_inputs`' inputs, or of ``{"w": (n, w_dim) or (n, num_ws, w_dim)}`` for
+        generators with a latent W. StyleGAN's per-layer noise is the fixed ``const`` noise here (as
+        NVlabs' generation scripts do), so that sampling is repeatable and draws no random numbers."""
         generator = self.sampling_network("generator", ema)
-        return generator(inputs["z"], inputs.get("labels") if self.conditional else None)
+        labels = inputs.get("labels") if self.conditional else None
+        if not self.has_latent_w:
+            return generator(inputs["z"], labels)
+        if "w" in inputs:
+            return generator.synthesis(inputs["w"], noise_mode="const")
+        psi = float(inputs["truncation"]) if "truncation" in inputs else None
+        return generator(inputs["z"], labels, truncation=psi, noise_mode="const")
+
+    def latents_w(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
+        """w (n, w_dim) of :meth:`sample_inputs`' inputs (truncated when they say so): StyleGAN only."""
+        generator = self.sampling_network("generator", ema)
+        w = generator.mapping(inputs["z"], inputs.get("labels") if self.conditional else None)
+        return generator.truncate(w, float(inputs["truncation"])) if "truncation" in inputs else w
 
     # --- the training step as phases ----------------------------------------------------------------
+
+    def fake_images(self, n: int, labels: Tensor | None, noise: Generator) -> Tensor:
+        """G's images for a training phase, from noise drawn with ``noise``. Generators with a latent W
+        draw their per-layer noise from it too, and mix styles with probability ``style_mixing``: the
+        layers from a random cutoff in [1, num_ws) take the styles of a second latent (Karras 2019)."""
+        z = self.sample_z(n, noise)
+        if not self.has_latent_w:
+            return self(z, labels)
+        options: dict[str, Any] = {"noise_generator": noise}
+        if self.hparams.style_mixing > 0:
+            mix = float(torch.rand((), generator=noise, device=noise.device)) < self.hparams.style_mixing
+            cutoff = int(torch.randint(1, self.generator.num_ws, (), generator=noise, device=noise.device))
+            if mix:
+                options.update(mixing_z=self.sample_z(n, noise), mixing_cutoff=cutoff)
+        return self.generator(z, labels if self.conditional else None, **options)
+
+    def before_phases(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
+        """Progressive growing: the resolution and fade-in of this generator step, set on G, D and the
+        EMA generator, logged as ``train/resolution`` and ``train/fade_alpha``."""
+        if self.progression is None:
+            return {}
+        level, alpha = self.progression.at(int(self.generator_step))
+        networks = [self.generator, self.discriminator]
+        if self.ema is not None:
+            networks.append(self.ema.networks["generator"])
+        for network in networks:
+            network.set_progress(level, alpha)
+        return {
+            log_names.RESOLUTION: torch.tensor(float(self.progression.sides[level])),
+            log_names.FADE_ALPHA: torch.tensor(alpha),
+        }
 
     @property
     def lazy_r1(self) -> bool:
@@ -210,7 +284,7 @@ class GAN(AdversarialModule):
     def discriminator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
         real, labels = batch
         with torch.no_grad():
-            fake = self(self.sample_z(real.size(0), noise), labels)
+            fake = self.fake_images(real.size(0), labels, noise)
         real_seen, fake_seen = self.augmented(real, noise), self.augmented(fake, noise)
         real_logits = self.discriminate(real_seen, labels)
         fake_logits = self.discriminate(fake_seen, labels)
@@ -252,7 +326,7 @@ class GAN(AdversarialModule):
 
     def generator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
         real, labels = batch
-        fake = self(self.sample_z(real.size(0), noise), labels)
+        fake = self.fake_images(real.size(0), labels, noise)
         fake_logits = self.discriminate(self.augmented(fake, noise), labels)
         loss = self.loss.generator(fake_logits)
         return loss, {log_names.D_FAKE_AFTER_D_STEP: self.loss.score(fake_logits.detach()).mean()}
@@ -278,23 +352,41 @@ class GAN(AdversarialModule):
             args = tuple(a.float() if isinstance(a, Tensor) else a for a in args)
             return penalty(*args, **kwargs)
 
-    def after_phases(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
-        """The EMA update, and ADA's probability adjusted from D's outputs on real images."""
-        logs = super().after_phases(batch)
-        if isinstance(self.augment, AdaptiveAugment):
-            images = batch[0].size(0) * self.trainer.world_size
-            self.augment.update(images, reduce=self._sum_over_ranks)
-            logs[log_names.AUGMENT_P] = self.augment.p.detach().clone()
-            logs[log_names.AUGMENT_RT] = self.augment.r_t.detach().clone()
-        return logs
 
-    def _sum_over_ranks(self, tensor: Tensor) -> Tensor:
-        return self.trainer.strategy.reduce(tensor, reduce_op="sum")
+def _progression(
+    progressive: dict[str, int] | None, generator: torch.nn.Module, discriminator: torch.nn.Module, arch: str
+) -> ProgressiveSchedule | None:
+    if not progressive:
+        return None
+    if not all(callable(getattr(net, "set_progress", None)) for net in (generator, discriminator)):
+        raise ConfigError(
+            f"model.progressive grows the networks a resolution at a time; model.arch={arch} does not grow "
+            "(use model=stylegan), or set model.progressive=null."
+        )
+    options = dict(progressive)
+    total = options.pop("total_steps", None)
+    unknown = set(options) - {"stable_steps", "fade_steps"}
+    if unknown:
+        raise ConfigError(
+            f"model.progressive takes stable_steps, fade_steps and total_steps; got also {sorted(unknown)}."
+        )
+    schedule = ProgressiveSchedule(tuple(generator.sides), **options)
+    schedule.check_reaches_the_end(total)
+    return schedule
 
 
 def has_latent_w(generator: torch.nn.Module) -> bool:
     """A generator with a latent W: ``mapping(z, labels) -> w`` and ``synthesis(w) -> images``."""
     return callable(getattr(generator, "mapping", None)) and callable(getattr(generator, "synthesis", None))
+
+
+def _check_augment(augment: dict[str, Any] | None, data_shape: Sequence[int]) -> dict[str, Any] | None:
+    if augment and augment.get("kind", "none") != "none" and len(data_shape) != 3:
+        raise ConfigError(
+            f"augment={augment['kind']} transforms images, but this data has shape {tuple(data_shape)}. "
+            "Use augment=none for 2-D toy data."
+        )
+    return augment
 
 
 def _check_regularizers(

@@ -1,8 +1,13 @@
 """Generator / discriminator pairs, selected by architecture name (``model.arch``).
 
-Every generator maps ``(z (N, z_dim), labels (N,) or None)`` to samples shaped like the data, and
-every discriminator maps ``(samples, labels or None)`` to logits (N,). Passing ``num_classes``
-builds the label-conditioned variant of the same architecture.
+Noise-to-sample families (:data:`ARCHITECTURES`, :func:`build_networks`): every generator maps
+``(z (N, z_dim), labels (N,) or None)`` to samples shaped like the data, and every discriminator maps
+``(samples, labels or None)`` to logits (N,). Passing ``num_classes`` builds the label-conditioned
+variant of the same architecture.
+
+Image-to-image families (:data:`TRANSLATORS`, :func:`build_translation_networks`): generators map
+images (N, C, S, S) to images of the same shape; discriminators map images to logits, (N,) or a patch
+map (N, 1, H', W'), and give their intermediate activations with ``return_features=True``.
 """
 
 from __future__ import annotations
@@ -15,10 +20,22 @@ from torch import nn
 from gan_lightning.errors import ConfigError
 from gan_lightning.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_lightning.networks.mlp import MLPDiscriminator, MLPGenerator
+from gan_lightning.networks.stylegan import StyleGANDiscriminator, StyleGANGenerator
+from gan_lightning.networks.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
+from gan_lightning.networks.transgan import TransGANDiscriminator, TransGANGenerator
+from gan_lightning.networks.translation import (
+    DiscoDiscriminator,
+    EncoderDecoderGenerator,
+    PatchDiscriminator,
+    ResnetGenerator,
+)
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "mlp": (MLPGenerator, MLPDiscriminator),
     "conv": (DCGANGenerator, DCGANDiscriminator),
+    "transformer": (TransGANGenerator, TransGANDiscriminator),  # TransGAN (Jiang et al. 2021)
+    "stylegan": (StyleGANGenerator, StyleGANDiscriminator),  # Karras et al. 2019, progressive growing
+    "stylegan2": (StyleGAN2Generator, StyleGAN2Discriminator),  # Karras et al. 2020
 }
 
 
@@ -53,11 +70,56 @@ def build_networks(
     return generator, discriminator
 
 
+TRANSLATORS: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
+    "resnet": (ResnetGenerator, PatchDiscriminator),  # CycleGAN (Zhu et al. 2017)
+    "encoder_decoder": (EncoderDecoderGenerator, DiscoDiscriminator),  # DiscoGAN (Kim et al. 2017)
+}
+
+
+def build_translation_networks(
+    arch: str,
+    data_shape: Sequence[int],
+    generator_kwargs: dict[str, Any] | None = None,
+    discriminator_kwargs: dict[str, Any] | None = None,
+) -> tuple[tuple[nn.Module, nn.Module], tuple[nn.Module, nn.Module]]:
+    """``((G: A -> B, F: B -> A), (D_A, D_B))`` of image-to-image architecture ``arch`` for images of
+    ``data_shape`` (C, S, S) in both domains."""
+    if arch not in TRANSLATORS:
+        raise ConfigError(
+            f"Unknown translation architecture '{arch}'. Choose one of: {', '.join(TRANSLATORS)} "
+            "(model.arch=...)."
+        )
+    generator_cls, discriminator_cls = TRANSLATORS[arch]
+    channels, side = int(data_shape[0]), int(data_shape[-1])
+    try:
+        generators = tuple(
+            generator_cls(
+                in_channels=channels, out_channels=channels, image_size=side, **(generator_kwargs or {})
+            )
+            for _ in range(2)
+        )
+        discriminators = tuple(
+            discriminator_cls(in_channels=channels, image_size=side, **(discriminator_kwargs or {}))
+            for _ in range(2)
+        )
+    except TypeError as err:
+        raise ConfigError(f"Bad network option for model.arch={arch}: {err}") from err
+    return generators, discriminators
+
+
 __all__ = [
     "ARCHITECTURES",
     "build_networks",
+    "build_translation_networks",
+    "TRANSLATORS",
     "DCGANGenerator",
     "DCGANDiscriminator",
     "MLPGenerator",
     "MLPDiscriminator",
+    "StyleGANGenerator",
+    "StyleGANDiscriminator",
+    "StyleGAN2Generator",
+    "StyleGAN2Discriminator",
+    "TransGANGenerator",
+    "TransGANDiscriminator",
 ]

@@ -1,0 +1,473 @@
+"""Two unpaired image domains A and B (CycleGAN, DiscoGAN): batches ``(a, b)`` drawn independently.
+
+Where the images come from (``data=unpaired``):
+
+- ``data.path=DIR`` holding ``trainA/ trainB/`` and, optionally, ``testA/ testB/`` (the layout of every
+  public CycleGAN dataset, e.g. horse2zebra). A domain without its test folder holds out
+  ``data.test_fraction`` of its training folder instead;
+- or ``data.path_a=DIR_A data.path_b=DIR_B``: one folder of images per domain (searched recursively),
+  of which ``data.test_fraction`` (default 10%) is held out as the test split.
+
+The held-out files are fixed by a permutation with seed 0, so the split never depends on the run's
+seed. Images are read as RGB (grayscale files too); unreadable files stop the run at construction,
+before any training, unless ``data.skip_broken=true``.
+
+Training images are resized (shorter side) and centre-cropped to ``load_size`` (default
+``image_size * 286 / 256``, the reference's 286 -> 256), then randomly cropped to ``image_size`` and
+randomly flipped; test images are centre-cropped instead and never flipped. With ``crop=false`` images
+are resized straight to ``image_size``.
+
+Order and resume: each domain is an endless stream of its own epoch permutations
+(:class:`~gan_lightning.data.order.EpochShuffle`, seeds ``shuffle_seed`` and ``shuffle_seed + 1``); the
+sample at position ``p`` of the run pairs element ``p`` of the A stream with element ``p`` of the B
+stream, so the smaller domain wraps around on its own. A loader epoch is ``len(larger domain) //
+batch_size`` batches. Each sample's random crop and flip come from a generator seeded by
+``(shuffle_seed, domain, global position)``, never from the global RNG. A run resumed from
+``state_dict`` (``shuffle_seed``, ``batches_seen``) therefore sees exactly the batches, crops and flips
+of the uninterrupted run, whatever the number of loader workers. Under DDP each rank takes its
+interleaved share of every domain permutation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+from torchvision.transforms import functional as TF
+
+from gan_lightning.data.base import GANDataModule
+from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
+from gan_lightning.data.image_set import ImageSet
+from gan_lightning.data.order import EpochShuffle
+from gan_lightning.errors import ConfigError, DatasetNotFoundError
+
+log = logging.getLogger(__name__)
+
+DOMAINS = ("a", "b")
+LOAD_RATIO = 286 / 256  # the reference CycleGAN loads 286 px and crops 256
+SPLIT_SEED = 0  # the held-out test files are the same in every run
+LAYOUT = "DIR/trainA/, DIR/trainB/ (and optionally DIR/testA/, DIR/testB/)"
+
+
+def default_load_size(image_size: int) -> int:
+    """``image_size * 286 / 256`` rounded half up: 64 -> 72, 128 -> 143, 256 -> 286."""
+    return math.floor(image_size * LOAD_RATIO + 0.5)
+
+
+def held_out(n: int, fraction: float) -> tuple[list[int], list[int]]:
+    """(train, test) indices of ``n`` files: ``round(n * fraction)`` (at least 1) of a fixed permutation
+    (seed 0) are held out, each list sorted. ``fraction == 0``: nothing is held out."""
+    if fraction == 0:
+        return list(range(n)), []
+    n_test = min(max(1, round(n * fraction)), n - 1)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(SPLIT_SEED))
+    return sorted(order[n_test:].tolist()), sorted(order[:n_test].tolist())
+
+
+def sample_seed(seed: int, domain: int, position: int) -> int:
+    """The seed of one sample's augmentation: a hash of (shuffle seed, domain, global position)."""
+    digest = hashlib.blake2b(f"{seed}/{domain}/{position}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1  # below 2**63
+
+
+def crop_flip(
+    image: torch.Tensor, size: int, random_crop: bool, flip: bool, generator: torch.Generator | None
+) -> torch.Tensor:
+    """(C, H, W) -> (C, size, size): a random crop (``random_crop``) or the centre crop, then a
+    horizontal flip with probability 1/2 (``flip``); randomness drawn from ``generator`` only."""
+    _, height, width = image.shape
+    if random_crop:
+        top = int(torch.randint(0, height - size + 1, (1,), generator=generator))
+        left = int(torch.randint(0, width - size + 1, (1,), generator=generator))
+        image = TF.crop(image, top, left, size, size)
+    else:
+        image = TF.center_crop(image, [size, size])
+    if flip and float(torch.rand(1, generator=generator)) < 0.5:
+        image = TF.hflip(image)
+    return image
+
+
+class DomainSplit:
+    """The images of one domain in one split: files ``indices`` of a checked :class:`ImageSet`."""
+
+    def __init__(self, image_set: ImageSet, indices: list[int] | None = None) -> None:
+        self.image_set = image_set
+        self.indices = list(range(len(image_set))) if indices is None else indices
+
+    @property
+    def folder(self) -> Path:
+        return self.image_set.folder
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.image_set.paths[i] for i in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def image(self, index: int) -> torch.Tensor:
+        """Image ``index`` of this split at the loaded size, float (3, L, L) in [-1, 1]."""
+        return self.image_set.dataset()[self.indices[index]][0]
+
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.image_set.digest()}\0{self.indices}".encode()).hexdigest()
+
+
+class DomainImages(Dataset):
+    """One domain's split as single images: item -> float (3, S, S) in [-1, 1], centre crop, no flip."""
+
+    def __init__(self, split: DomainSplit, image_size: int) -> None:
+        self.split = split
+        self.image_size = image_size
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return crop_flip(self.split.image(index), self.image_size, False, False, None)
+
+
+class Unlabelled(Dataset):
+    """item -> (image, -1): a dataset of images in the ``(x, y)`` form of the other datamodules."""
+
+    def __init__(self, images: Dataset) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], -1
+
+
+class UnpairedPairs(Dataset):
+    """The training pairs of a run: item ``p`` (this rank's position ``p`` in the run) -> ``(a, b)``.
+
+    Each domain is the endless concatenation of its epoch permutations (this rank's share of
+    :class:`EpochShuffle` with seed ``seed + domain``); position ``p`` takes element ``p`` of both, so a
+    domain of ``n`` images starts a new permutation every ``n // world_size`` positions, independently of
+    the other. Random crops and flips are seeded by ``(seed, domain, p * world_size + rank)``.
+    """
+
+    def __init__(
+        self,
+        domains: tuple[DomainSplit, DomainSplit],
+        image_size: int,
+        random_crop: bool,
+        flip: bool,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        self.domains = domains
+        self.image_size, self.random_crop, self.flip = image_size, random_crop, flip
+        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.orders = [EpochShuffle(len(d), seed + i, rank, world_size) for i, d in enumerate(domains)]
+        self._permutations: dict[int, tuple[int, list[int]]] = {}  # domain -> (epoch, its permutation)
+
+    def __len__(self) -> int:
+        """Positions in one loader epoch (the larger domain's share); items go on beyond it."""
+        return max(len(order) for order in self.orders)
+
+    def index(self, domain: int, position: int) -> int:
+        """The image of ``domain`` (index into its split) at this rank's ``position``."""
+        order = self.orders[domain]
+        epoch, offset = divmod(position, len(order))
+        cached = self._permutations.get(domain)
+        if cached is None or cached[0] != epoch:
+            cached = (epoch, order.permutation(epoch).tolist())
+            self._permutations[domain] = cached
+        return cached[1][offset]
+
+    def __getitem__(self, position: int) -> tuple[torch.Tensor, torch.Tensor]:
+        global_position = position * self.world_size + self.rank
+        images = []
+        for domain, split in enumerate(self.domains):
+            generator = torch.Generator().manual_seed(sample_seed(self.seed, domain, global_position))
+            image = split.image(self.index(domain, position))
+            images.append(crop_flip(image, self.image_size, self.random_crop, self.flip, generator))
+        return images[0], images[1]
+
+
+class RunPositions(Sampler[int]):
+    """Positions ``epoch * per_epoch ... (epoch + 1) * per_epoch - 1`` of the run, for loader epoch
+    ``epoch`` (Lightning calls :meth:`set_epoch`); :meth:`start_at` skips into the next pass once."""
+
+    def __init__(self, per_epoch: int) -> None:
+        self.per_epoch = per_epoch
+        self.epoch = 0
+        self._start = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def start_at(self, position: int) -> None:
+        self._start = position
+
+    def __iter__(self) -> Iterator[int]:
+        start, self._start = self._start, 0
+        first = self.epoch * self.per_epoch
+        return iter(range(first + start, first + self.per_epoch))
+
+    def __len__(self) -> int:
+        return self.per_epoch
+
+
+class UnpairedDataModule(GANDataModule):
+    """Unpaired images of two domains; training batches ``(a, b)``, each float (N, 3, S, S) in [-1, 1].
+
+    Args:
+        path: folder with ``trainA/ trainB/`` (``testA/ testB/`` optional); default ``data.root``
+            when neither ``path_a`` nor ``path_b`` is given.
+        path_a, path_b: instead of ``path``: one folder of images per domain (both, or neither).
+        image_size: side S of the images (the crop size).
+        load_size: side the images are resized to before the random crop; ``None``: S * 286 / 256.
+        crop: random crop in training (centre crop at test); ``False``: resize straight to S.
+        flip: random horizontal flip in training.
+        test_fraction: share of a domain's files held out as its test split when it has no test
+            folder (fixed files, seed 0); 0 holds out nothing (no test split).
+        cache: decode every image once (at ``load_size``) into ``<cache root>/image_cache``.
+        skip_broken: leave unreadable image files out with a warning instead of stopping.
+    """
+
+    name = "unpaired"
+    splits = ("train", "test")
+    is_image = True
+    num_classes = None
+    class_names = None
+    data_kind = "two_domains"  # batches (a, b), for translation models
+    domain_names = ("A", "B")
+
+    def __init__(
+        self,
+        *args,
+        path: str | None = None,
+        path_a: str | None = None,
+        path_b: str | None = None,
+        image_size: int = 64,
+        load_size: int | None = None,
+        crop: bool = True,
+        flip: bool = True,
+        test_fraction: float = 0.1,
+        cache: bool = False,
+        skip_broken: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if self.requested_classes is not None:
+            raise ConfigError("data=unpaired has no labels: set data.classes=null.")
+        if self.subset is not None:
+            raise ConfigError("data=unpaired does not take data.subset: set data.subset=null.")
+        if self.on_device:
+            raise ConfigError(
+                "data=unpaired crops and flips every image as it is loaded: set data.on_device=false."
+            )
+        if image_size <= 0:
+            raise ConfigError(f"data.image_size must be positive, got {image_size}.")
+        if load_size is None:
+            load_size = default_load_size(image_size)
+        if load_size < image_size:
+            raise ConfigError(
+                f"data.load_size={load_size} is smaller than data.image_size={image_size}: images are "
+                "resized to load_size and then cropped to image_size. Raise load_size or set it to null "
+                f"(image_size * 286 / 256 = {default_load_size(image_size)})."
+            )
+        if not 0 <= test_fraction < 1:
+            raise ConfigError(f"data.test_fraction must be in [0, 1), got {test_fraction}.")
+        self.image_size, self.load_size = image_size, load_size
+        self.crop, self.flip = crop, flip
+        self.test_fraction = test_fraction
+        self.use_cache = cache
+        self.skip_broken = skip_broken
+        self.data_shape = (3, image_size, image_size)
+        self.folders = self._domain_folders(path, path_a, path_b)
+        self.domains = {split: [] for split in ("train", "test")}
+        for domain, (train_folder, test_folder) in zip(DOMAINS, self.folders, strict=True):
+            train, test = self._scan_domain(domain, train_folder, test_folder)
+            self.domains["train"].append(train)
+            self.domains["test"].append(test)
+        if any(len(test) == 0 for test in self.domains["test"]):
+            self.splits = ("train",)
+        larger = max(self.domain_sizes("train"))
+        if larger < self.batch_size:
+            raise ConfigError(
+                f"The larger domain has {larger} training images, fewer than data.batch_size="
+                f"{self.batch_size}. Lower data.batch_size or add images."
+            )
+
+    # --- finding the files ---------------------------------------------------------------------
+
+    def _domain_folders(
+        self, path: str | None, path_a: str | None, path_b: str | None
+    ) -> list[tuple[Path, Path | None]]:
+        """(training folder, test folder or ``None``) of each domain."""
+        if path_a is not None or path_b is not None:
+            if path is not None:
+                raise ConfigError(
+                    f"Both data.path={path} and data.path_a/data.path_b are given. Give either data.path "
+                    f"(a folder with {LAYOUT}) or data.path_a and data.path_b (one folder per domain), "
+                    "and set the other to null."
+                )
+            if path_a is None or path_b is None:
+                given, missing = ("path_a", "path_b") if path_b is None else ("path_b", "path_a")
+                raise ConfigError(
+                    f"data.{given} is given but data.{missing} is not: unpaired data needs one folder per "
+                    f"domain. Set data.{missing}=DIR too, or use data.path=DIR with {LAYOUT}."
+                )
+            folders = []
+            for key, folder in (("path_a", path_a), ("path_b", path_b)):
+                folder = Path(folder).expanduser()
+                if not folder.is_dir():
+                    raise DatasetNotFoundError(
+                        f"Domain folder '{folder.resolve()}' (data.{key}) does not exist. Point data.{key} "
+                        "at a folder of images (searched recursively)."
+                    )
+                folders.append((folder, None))
+            return folders
+        root = Path(path).expanduser() if path is not None else self.root
+        if not root.is_dir():
+            raise DatasetNotFoundError(
+                f"Unpaired data folder '{root.resolve()}' does not exist. Point data.path at a folder with "
+                f"{LAYOUT} (the layout of the CycleGAN datasets, e.g. horse2zebra), or give "
+                "data.path_a=DIR_A data.path_b=DIR_B (one folder of images per domain)."
+            )
+        folders = []
+        for name in ("A", "B"):
+            train = root / f"train{name}"
+            if not train.is_dir():
+                found = sorted(p.name for p in root.iterdir() if p.is_dir())
+                raise DatasetNotFoundError(
+                    f"'{root.resolve()}' has no train{name}/ folder (sub-folders found: "
+                    f"{', '.join(found) or 'none'}). data=unpaired expects {LAYOUT}; for two folders "
+                    "laid out otherwise give data.path_a=DIR_A data.path_b=DIR_B (and data.path=null)."
+                )
+            test = root / f"test{name}"
+            folders.append((train, test if test.is_dir() and find_images(test) else None))
+        return folders
+
+    def _image_set(self, folder: Path, what: str) -> ImageSet:
+        paths = find_images(folder)
+        if not paths:
+            raise ConfigError(
+                f"{what} folder '{folder.resolve()}' holds no images (searched recursively for "
+                f"{', '.join(IMAGE_EXTENSIONS)}). data=unpaired needs images in both domains: data.path=DIR "
+                f"with {LAYOUT}, or data.path_a=DIR_A data.path_b=DIR_B."
+            )
+        cache_root = self.root if self.use_cache else None
+        size = self.load_size if self.crop else self.image_size
+        image_set = ImageSet(folder, paths, None, size, self.skip_broken, cache_root)
+        if not len(image_set):
+            raise ConfigError(f"No image in '{folder.resolve()}' can be read (data.skip_broken=true).")
+        return image_set
+
+    def _scan_domain(
+        self, domain: str, train_folder: Path, test_folder: Path | None
+    ) -> tuple[DomainSplit, DomainSplit]:
+        """Check the domain's files now (before training) and split them."""
+        what = f"Domain {domain.upper()}"
+        images = self._image_set(train_folder, what)
+        if test_folder is not None:
+            return DomainSplit(images), DomainSplit(self._image_set(test_folder, f"{what} test"))
+        if self.test_fraction > 0 and len(images) < 2:
+            raise ConfigError(
+                f"{what} folder '{train_folder.resolve()}' has {len(images)} readable image, too few to "
+                "hold out a test split: add images or set data.test_fraction=0."
+            )
+        train, test = held_out(len(images), self.test_fraction)
+        if test:
+            log.info(
+                "Domain %s: %d of the %d images in %s held out as its test split (data.test_fraction=%s)",
+                domain.upper(), len(test), len(images), train_folder, self.test_fraction,
+            )  # fmt: skip
+        return DomainSplit(images, train), DomainSplit(images, test)
+
+    # --- what the rest of the project asks -----------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        """``folders:<A training folder>|<B training folder>``."""
+        return "folders:" + "|".join(str(train.resolve()) for train, _ in self.folders)
+
+    @property
+    def stats_name(self) -> str:
+        """``unpaired-<digest of both domains' files and sizes>-<S>px``."""
+        parts = [split.digest() for name in ("train", "test") for split in self.domains[name]]
+        key = "\0".join([*parts, f"{self.image_size}/{self.load_size}/{self.crop}"])
+        return f"{self.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}-{self.image_size}px"
+
+    def _domain_split(self, domain: str, split: str) -> DomainSplit:
+        if split not in self.splits:
+            raise ConfigError(
+                f"Dataset '{self.name}' has no '{split}' split; it has: {', '.join(self.splits)}."
+            )
+        if domain.lower() not in DOMAINS:
+            raise ValueError(f"domain must be 'a' or 'b', got {domain!r}")
+        return self.domains[split][DOMAINS.index(domain.lower())]
+
+    def domain_images(self, domain: str, split: str = "test") -> Dataset:
+        """One domain's split as single images float (3, S, S) in [-1, 1]: centre crop, no flip."""
+        return DomainImages(self._domain_split(domain, split), self.image_size)
+
+    def domain_paths(self, domain: str, split: str = "test") -> list[Path]:
+        """The files of :meth:`domain_images`, in its order."""
+        return self._domain_split(domain, split).paths
+
+    def domain_sizes(self, split: str = "train") -> tuple[int, int]:
+        """Number of images of A and B in ``split``."""
+        a, b = self.domains[split]
+        return len(a), len(b)
+
+    def build_dataset(self, split: str) -> tuple[Dataset, None]:
+        """Domain B's images as ``(x, -1)``: the real images that translations A -> B are compared with
+        by the generic metrics (:meth:`domain_images` gives either domain)."""
+        return Unlabelled(self.domain_images("b", split)), None
+
+    # --- training ------------------------------------------------------------------------------
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.shuffle_seed is None:
+            self.shuffle_seed = torch.initial_seed() % 2**31  # set by seed_everything when seed= is given
+
+    def train_pairs(self, rank: int = 0, world_size: int = 1) -> UnpairedPairs:
+        """The run's training pairs as seen by ``rank`` of ``world_size`` (after :meth:`setup`)."""
+        if self.shuffle_seed is None:
+            self.setup("fit")
+        for name, split in zip(self.domain_names, self.domains["train"], strict=True):
+            if len(split) < world_size:
+                raise ConfigError(
+                    f"Domain {name} ('{split.folder}') has {len(split)} training images, fewer than the "
+                    f"{world_size} processes. Add images or use fewer devices."
+                )
+        return UnpairedPairs(
+            tuple(self.domains["train"]), self.image_size, self.crop, self.flip, self.shuffle_seed,
+            rank, world_size,
+        )  # fmt: skip
+
+    def train_dataloader(self) -> DataLoader:
+        rank, world_size = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        pairs = self.train_pairs(rank, world_size)
+        batches_per_epoch = len(pairs) // self.batch_size
+        if batches_per_epoch == 0:
+            raise ConfigError(
+                f"Each of the {world_size} processes gets {len(pairs)} images of the larger domain, fewer "
+                f"than data.batch_size={self.batch_size}. Lower data.batch_size or use fewer devices."
+            )
+        positions = RunPositions(batches_per_epoch * self.batch_size)
+        epoch, batch = divmod(self.batches_seen, batches_per_epoch)  # where a resumed run continues
+        positions.set_epoch(epoch)
+        positions.start_at(batch * self.batch_size)
+        return DataLoader(
+            pairs,
+            batch_size=self.batch_size,
+            sampler=positions,
+            drop_last=True,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.shuffle_seed),  # worker seeds, not the global RNG
+        )
