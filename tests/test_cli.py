@@ -118,4 +118,4 @@ def test_non_editable_install_works_from_any_directory(tmp_path):
     assert where.stdout.strip().startswith(str(site))
     result = cli("--help", cwd=elsewhere, env=env)
     assert result.returncode == 0, result.stderr
-    assert "model: cgan, dcgan, gan, lsgan" in result.stdout
+    assert "model: cgan, cyclegan, dcgan, discogan, gan, lsgan" in result.stdout

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_path, save_classifier
-from tests.helpers import QUICK, QUICK_TRANSLATION
+from tests.helpers import QUICK, QUICK_TRANSLATION, TINY_TRANSGAN
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,3 +78,40 @@ def test_ddp_cpu_two_processes_cyclegan(tmp_path, two_domains):
     assert any(key.startswith("ema.networks.generator_ba.") for key in rank0["state_dict"])
     assert not torch.equal(rank0["noise"], rank1["noise"])
     assert rank0["history"] == rank1["history"] and "fid_a2b" in rank0["history"][0]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ("model=transgan", *TINY_TRANSGAN),  # attention (scaled_dot_product_attention) under DDP
+        (  # a growing network: the lower resolutions' toRGB / fromRGB get no gradient once grown
+            "model=stylegan",
+            "model.progressive.stable_steps=1",
+            "model.progressive.fade_steps=1",
+            "model.networks.stylegan.generator.channel_max=16",
+            "model.networks.stylegan.generator.w_dim=16",
+            "model.networks.stylegan.discriminator.channel_max=16",
+        ),  # fmt: skip
+    ],
+    ids=["transgan", "stylegan"],
+)
+def test_ddp_cpu_two_processes_new_families(tmp_path, mnist_root, model):
+    dumps = tmp_path / "dumps"
+    command = [
+        sys.executable, "-m", "gan_lightning", "trainer=ddp_cpu", *QUICK, *model, "data.batch_size=8",
+        "trainer.max_steps=4", f"data.root={mnist_root}", f"hydra.run.dir={tmp_path / 'run'}", "metrics=none",
+        "+callbacks.probe._target_=tests.ddp_probe.DumpRankState", f"+callbacks.probe.out={dumps}",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    rank0, rank1 = (torch.load(dumps / f"rank{r}.pt", weights_only=False) for r in (0, 1))
+    assert rank0["state_dict"]["generator_step"].item() == 4
+    for key, value in rank0["state_dict"].items():
+        # w_avg is tracked in the forward from each rank's own latents (like BatchNorm statistics): DDP
+        # broadcasts rank 0's at every step, so the ranks differ only by their last step's update
+        if not key.endswith("w_avg"):
+            torch.testing.assert_close(value, rank1["state_dict"][key], msg=key)
+    assert not torch.equal(rank0["noise"], rank1["noise"])

@@ -55,6 +55,22 @@ EXPECTED = {
         "09_data_efficient",
         {"model.arch": "conv", "model.z_dim": 128, "data.subset": 5000, "augment.kind": "none"},
     ),
+    "horse2zebra": (
+        "11_horse2zebra",
+        {"model.arch": "resnet", "model.identity_weight": 0.5, "data.image_size": 64, "data.batch_size": 1},
+    ),
+    "cifar10_transgan": (
+        "12_transgan_cifar10",
+        {"model.arch": "transformer", "model.loss": "wasserstein", "model.loss_kwargs.drift": 0.001},
+    ),
+    "fashion_mnist_stylegan2": (
+        "13_stylegan2_fashion_mnist",
+        {"model.arch": "stylegan2", "model.style_mixing": 0.9},
+    ),
+    "anime_stylegan": (
+        "14_stylegan_anime",
+        {"model.arch": "stylegan", "data.image_size": 64, "model.progressive.stable_steps": 10_000},
+    ),
 }
 SWEEPS = {
     "mnist_optimizer": {"optimizer": "sgd,adam"},
@@ -63,9 +79,25 @@ SWEEPS = {
     "mnist_per_class": {"data.classes": ",".join(f"[{k}]" for k in range(10))},
     "mnist_ema": {"model.ema_kimg": "null,10"},
     "cifar10_data_efficient": {"augment": "none,diffaugment,ada"},
+    "cifar10_transgan": {"augment": "diffaugment,none"},
+    "fashion_mnist_stylegan2": {"model": "stylegan2,dcgan"},
 }
-DATA = {"cifar10_dcgan": "CIFAR10DataModule", "cifar10_data_efficient": "CIFAR10DataModule"}
-MAX_STEPS = {"dcgan_finetune": 5000, "cifar10_dcgan": 50_000}
+DATA = {
+    "cifar10_dcgan": "CIFAR10DataModule",
+    "cifar10_data_efficient": "CIFAR10DataModule",
+    "horse2zebra": "UnpairedDataModule",
+    "cifar10_transgan": "CIFAR10DataModule",
+    "fashion_mnist_stylegan2": "FashionMNISTDataModule",
+    "anime_stylegan": "ImageFolderDataModule",
+}
+MAX_STEPS = {
+    "dcgan_finetune": 5000,
+    "cifar10_dcgan": 50_000,
+    "horse2zebra": 266_800,
+    "cifar10_transgan": 100_000,
+    "fashion_mnist_stylegan2": 50_000,
+    "anime_stylegan": 120_000,
+}
 
 
 def compose_train(*overrides: str):
@@ -116,7 +148,8 @@ def test_experiment_composes(name: str) -> None:
 def test_sweep_jobs_compose(name: str) -> None:
     jobs = sweep_jobs(SWEEPS[name])
     sizes = {"mnist_optimizer": 2, "mnist_z_dim": 4, "mnist_architecture": 3, "mnist_ema": 2}
-    assert len(jobs) == {**sizes, "cifar10_data_efficient": 3}.get(name, 10)
+    sizes |= {"cifar10_data_efficient": 3, "cifar10_transgan": 2, "fashion_mnist_stylegan2": 2}
+    assert len(jobs) == sizes.get(name, 10)
     configs = [compose_train(f"experiment={name}", *job) for job in jobs]
     if name == "mnist_optimizer":
         assert [c.optimizer._target_ for c in configs] == ["torch.optim.SGD", "torch.optim.Adam"]
@@ -126,6 +159,13 @@ def test_sweep_jobs_compose(name: str) -> None:
         assert [c.model.ema_kimg for c in configs] == [None, 10]
     elif name == "cifar10_data_efficient":
         assert [c.augment.kind for c in configs] == ["none", "diffaugment", "ada"]
+    elif name == "cifar10_transgan":  # TransGAN with and without DiffAugment
+        assert [(c.model.arch, c.augment.kind) for c in configs] == [
+            ("transformer", "diffaugment"),
+            ("transformer", "none"),
+        ]
+    elif name == "fashion_mnist_stylegan2":  # the DCGAN job is the plain DCGAN (no StyleGAN options)
+        assert [(c.model.arch, c.optimizer.lr_g) for c in configs] == [("stylegan2", 2.5e-3), ("conv", 2e-4)]
     elif name == "mnist_architecture":
         assert [(c.model.arch, c.model.conditional) for c in configs] == [
             ("mlp", False), ("conv", False), ("mlp", True),

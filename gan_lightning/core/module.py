@@ -21,7 +21,8 @@ once, what all families share:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pytorch_lightning as pl
@@ -198,6 +199,20 @@ class AdversarialModule(pl.LightningModule):
         if self._rng_states_to_restore is not None:  # resuming: continue the global random streams
             set_rng_states(self._rng_states_to_restore)
             self._rng_states_to_restore = None
+
+    @contextmanager
+    def eager(self) -> Iterator[None]:
+        """Run the networks uncompiled inside this block: gradient penalties (WGAN-GP, R1, path length)
+        need a double backward, which ``torch.compile``'s AOT autograd does not support. The graph
+        built inside stays eager, so its backward may run after the block."""
+        saved = {name: getattr(self, name)._compiled_call_impl for name in self.network_names}
+        for name in saved:
+            getattr(self, name)._compiled_call_impl = None
+        try:
+            yield
+        finally:
+            for name, compiled in saved.items():
+                getattr(self, name)._compiled_call_impl = compiled
 
     def training_noise(self) -> Generator:
         """The generator that training noise is drawn from, re-seeded at every generator step from

@@ -134,7 +134,7 @@ class GAN(AdversarialModule):
                     f"(a mapping network, as StyleGAN2's); model.arch={arch} has none. Set model.pl_weight=0."
                 )
             self.register_buffer("path_length_mean", torch.zeros(()))
-        if style_mixing and not has_latent_w(self.generator):
+        if style_mixing and not is_style_generator(self.generator):
             raise ConfigError(
                 f"model.style_mixing={style_mixing} mixes the styles of two latents; model.arch={arch} has "
                 "no mapping network (use model=stylegan2 or model=stylegan), or set model.style_mixing=0."
@@ -155,8 +155,9 @@ class GAN(AdversarialModule):
 
     @property
     def has_latent_w(self) -> bool:
-        """The generator maps z to a latent w (``mapping``) and w to images (``synthesis``): StyleGAN."""
-        return has_latent_w(self.generator)
+        """A StyleGAN generator (:func:`is_style_generator`): truncation, interpolation and style mixing
+        happen in its latent W."""
+        return is_style_generator(self.generator)
 
     def sample_z(self, n: int, generator: Generator | None = None) -> Tensor:
         """n latent vectors (n, z_dim) on the model's device."""
@@ -336,19 +337,20 @@ class GAN(AdversarialModule):
         real, labels = batch
         n = max(1, real.size(0) // 2)
         z = self.sample_z(n, noise)
-        w = self.generator.mapping(z, labels[:n] if self.conditional else None)
-        images = self.generator.synthesis(w)
-        penalty, mean, _ = path_length_penalty(
-            images, w, self.path_length_mean, self.hparams.pl_decay, generator=noise
-        )
+        with self.eager():  # a double backward
+            w = self.generator.mapping(z, labels[:n] if self.conditional else None)
+            images = self.generator.synthesis(w)
+            penalty, mean, _ = path_length_penalty(
+                images, w, self.path_length_mean, self.hparams.pl_decay, generator=noise
+            )
         self.path_length_mean.copy_(self.trainer.strategy.reduce(mean.detach(), reduce_op="mean"))  # DDP
         loss = self.hparams.pl_weight * self.hparams.pl_every * penalty
         return loss, {log_names.PATH_LENGTH: penalty.detach(), log_names.PATH_LENGTH_MEAN: mean.detach()}
 
     def _in_float32(self, penalty, *args, **kwargs) -> Tensor:
         """A gradient penalty in float32 even under mixed precision (double backward in fp16
-        overflows)."""
-        with torch.autocast(self.device.type, enabled=False):
+        overflows), through the uncompiled networks (:meth:`eager`)."""
+        with torch.autocast(self.device.type, enabled=False), self.eager():
             args = tuple(a.float() if isinstance(a, Tensor) else a for a in args)
             return penalty(*args, **kwargs)
 
@@ -376,8 +378,19 @@ def _progression(
 
 
 def has_latent_w(generator: torch.nn.Module) -> bool:
-    """A generator with a latent W: ``mapping(z, labels) -> w`` and ``synthesis(w) -> images``."""
+    """A generator with a latent W: ``mapping(z, labels) -> w`` and ``synthesis(w) -> images`` (what
+    the path-length penalty needs)."""
     return callable(getattr(generator, "mapping", None)) and callable(getattr(generator, "synthesis", None))
+
+
+def is_style_generator(generator: torch.nn.Module) -> bool:
+    """A StyleGAN generator (:class:`~gan_lightning.networks.style_layers.StyleGenerator`): a latent W
+    with ``num_ws`` styles, ``truncate``, style mixing and noise options in ``forward``."""
+    return (
+        has_latent_w(generator)
+        and hasattr(generator, "num_ws")
+        and callable(getattr(generator, "truncate", None))
+    )
 
 
 def _check_augment(augment: dict[str, Any] | None, data_shape: Sequence[int]) -> dict[str, Any] | None:

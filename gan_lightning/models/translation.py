@@ -252,7 +252,9 @@ class UnpairedTranslation(AdversarialModule):
 
     def discriminator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
         reals = {"a": batch[0], "b": batch[1]}
-        pool_rng = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=noise)))
+        # The pools draw on the CPU (the same choices on any device), seeded from this step's noise.
+        pool_seed = int(torch.randint(2**62, (1,), generator=noise, device=noise.device))
+        pool_rng = torch.Generator().manual_seed(pool_seed)
         total = torch.zeros((), device=batch[0].device)
         values: dict[str, Tensor] = {}
         for domain, pool in (("a", self.pool_a), ("b", self.pool_b)):
@@ -261,7 +263,8 @@ class UnpairedTranslation(AdversarialModule):
             fake_logits = self._discriminate(domain, fake, noise)
             loss = self.loss.discriminator(real_logits, fake_logits, 1.0)
             if self.hparams.r1_gamma > 0:
-                penalty = r1_penalty(lambda x, d=domain: self._discriminate(d, x, noise), reals[domain])
+                with self.eager():  # a double backward
+                    penalty = r1_penalty(lambda x, d=domain: self._discriminate(d, x, noise), reals[domain])
                 loss = loss + 0.5 * self.hparams.r1_gamma * penalty
                 values[log_names.per_direction(log_names.R1, domain)] = penalty.detach()
             if domain == "b" and isinstance(self.augment, AdaptiveAugment):

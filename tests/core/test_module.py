@@ -59,6 +59,22 @@ def test_phases_follow_the_config() -> None:
     )
 
 
+def test_gradient_penalties_run_the_networks_uncompiled():
+    """torch.compile has no double backward: inside ``eager()`` every network runs its eager forward,
+    and the compiled one is back afterwards (the compilation itself is lazy: nothing compiles here)."""
+    model = GAN((2,), arch="mlp", optimizer=ADAM)
+    for name in model.network_names:
+        getattr(model, name).compile()
+    compiled = {name: getattr(model, name)._compiled_call_impl for name in model.network_names}
+    assert all(c is not None for c in compiled.values())
+    with model.eager():
+        assert all(getattr(model, name)._compiled_call_impl is None for name in model.network_names)
+        x = torch.randn(4, 2, requires_grad=True)
+        (grad,) = torch.autograd.grad(model.discriminate(x).sum(), x, create_graph=True)
+        grad.pow(2).sum().backward()  # double backward through the eager forward
+    assert {name: getattr(model, name)._compiled_call_impl for name in model.network_names} == compiled
+
+
 def test_non_lazy_r1_is_added_to_the_discriminator_step(compose_cfg, mnist_root):
     out, checkpoint = run(
         compose_cfg, mnist_root, "model=gan", "model.r1_gamma=10", "model.r1_every=1",
