@@ -33,6 +33,9 @@ class SampleGrid(pl.Callback):
         n_points: generated points in a toy-data scatter plot.
         dirname: sub-folder of the run directory for the PNG files.
         seed: seed of the fixed noise.
+        truncation: the truncation of the grids' inputs (StyleGAN: psi in W; others: the |z|
+            threshold); ``None``: none. What the grids show (EMA or trained generator, truncation) is
+            stated once in TensorBoard's text tab (``samples/protocol``).
     """
 
     def __init__(
@@ -43,6 +46,7 @@ class SampleGrid(pl.Callback):
         n_points: int = 2000,
         dirname: str = "samples",
         seed: int = 1234,
+        truncation: float | None = None,
     ) -> None:
         self.every_n_steps = every_n_steps
         self.n_samples = n_samples
@@ -50,6 +54,7 @@ class SampleGrid(pl.Callback):
         self.n_points = n_points
         self.dirname = dirname
         self.seed = seed
+        self.truncation = truncation
         self.inputs: dict[str, torch.Tensor] | None = None
         self.last_written_step = -1
 
@@ -73,13 +78,21 @@ class SampleGrid(pl.Callback):
             per_class = self.nrow if image_data else max(1, self.n_points // len(classes))
             labels = classes.repeat_interleave(per_class)
         n = len(labels) if labels is not None else (self.n_samples if image_data else self.n_points)
-        inputs = pl_module.sample_inputs(n, rng, labels)
+        inputs = pl_module.sample_inputs(n, rng, labels, self.truncation)
         self.inputs = {name: value.cpu() for name, value in inputs.items()}
 
     # --- hooks --------------------------------------------------------------------------------------
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._fixed_inputs(pl_module, trainer)
+        if not trainer.is_global_zero:
+            return
+        ema = getattr(pl_module, "ema", None) is not None
+        truncation = f"truncation {self.truncation}" if self.truncation is not None else "no truncation"
+        text = f"Grids from the {'EMA ' if ema else ''}generator, {truncation}."
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_text("samples/protocol", text, 0)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         step = int(pl_module.generator_step)
