@@ -17,6 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from gan_lightning.callbacks.periodic import PeriodicEvaluation
 from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.protocol import Protocol, build_image_evaluator, evaluate_images, evaluate_toy
 
@@ -27,7 +28,7 @@ SCALARS = ("fid", "kid", "class_acc", "modes_covered", "high_quality")
 BEST = {"fid": min, "kid": min, "class_acc": max, "modes_covered": max, "high_quality": max}
 
 
-class GANMetrics(pl.Callback):
+class GANMetrics(PeriodicEvaluation):
     """Evaluate the generator every ``every_n_steps`` generator steps (0: only at the end).
 
     Args:
@@ -108,22 +109,6 @@ class GANMetrics(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger) and trainer.is_global_zero:
                 logger.experiment.add_text("val/protocol", str(self.protocol), 0)
-
-    # --- hooks --------------------------------------------------------------------------------
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_start and int(pl_module.generator_step) == 0:
-            self.run(trainer, pl_module, 0)
-
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        step = int(pl_module.generator_step)
-        if self.every_n_steps > 0 and step % self.every_n_steps == 0:
-            self.run(trainer, pl_module, step)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = int(pl_module.generator_step)
-        if step != self.last_step:
-            self.run(trainer, pl_module, step)
 
     def summary(self) -> dict[str, float]:
         """The last evaluation (``val/<name>``, ``hp/<name>_final``) and the best one so far

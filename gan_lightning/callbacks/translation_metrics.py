@@ -14,6 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from gan_lightning.callbacks.periodic import PeriodicEvaluation
 from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.domain_classifier import domain_classifier_path
 from gan_lightning.metrics.translation import SCALARS, TranslationEvaluator, build_translation_evaluator
@@ -21,7 +22,7 @@ from gan_lightning.metrics.translation import SCALARS, TranslationEvaluator, bui
 log = logging.getLogger(__name__)
 
 
-class TranslationMetrics(pl.Callback):
+class TranslationMetrics(PeriodicEvaluation):
     """Evaluate both translation directions every ``every_n_steps`` generator steps (0: at the end only).
 
     Args:
@@ -70,20 +71,6 @@ class TranslationMetrics(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger) and trainer.is_global_zero:
                 logger.experiment.add_text("val/protocol", str(protocol), 0)
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_start and int(pl_module.generator_step) == 0:
-            self.run(trainer, pl_module, 0)
-
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        step = int(pl_module.generator_step)
-        if self.every_n_steps > 0 and step % self.every_n_steps == 0:
-            self.run(trainer, pl_module, step)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = int(pl_module.generator_step)
-        if step != self.last_step:
-            self.run(trainer, pl_module, step)
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}
