@@ -496,6 +496,33 @@ class DiscriminatorEpilogue(nn.Module):
         return x.squeeze(1)
 
 
+class ProjectionHead(nn.Module):
+    """What both StyleGAN discriminators end in: :class:`DiscriminatorEpilogue` at the lowest side and,
+    for labelled data, the label's embedding ``cmap`` (a :class:`MappingNetwork` of the label alone)
+    that the logit is projected on."""
+
+    def _init_head(
+        self,
+        channels: int,
+        side: int,
+        num_classes: int | None,
+        cmap_dim: int | None,
+        mapping_layers: int,
+        mbstd_group_size: int,
+        mbstd_channels: int,
+    ) -> None:
+        cmap_dim = (cmap_dim or channels) if num_classes else 0
+        self.mapping_network = (
+            MappingNetwork(0, cmap_dim, mapping_layers, num_classes) if num_classes else None
+        )
+        self.epilogue = DiscriminatorEpilogue(channels, side, cmap_dim, mbstd_group_size, mbstd_channels)
+
+    def head(self, h: Tensor, labels: Tensor | None) -> Tensor:
+        """Features (N, channels, side, side) -> logits (N,)."""
+        cmap = self.mapping_network(None, labels) if self.mapping_network is not None else None
+        return self.epilogue(h, cmap)
+
+
 # --- latent W: truncation, mixing, style ranges -----------------------------------------------------
 
 

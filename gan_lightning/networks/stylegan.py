@@ -42,10 +42,9 @@ from torch import Tensor, nn
 from gan_lightning.errors import ConfigError
 from gan_lightning.networks.style_layers import (
     AdaIN,
-    DiscriminatorEpilogue,
     EqualConv2d,
-    MappingNetwork,
     NoiseInjection,
+    ProjectionHead,
     StyleGenerator,
     Upsample2d,
     activate,
@@ -242,7 +241,7 @@ class DownBlock(nn.Module):
         return F.avg_pool2d(self.conv1(self.conv0(x)), 2)
 
 
-class StyleGANDiscriminator(Progressive):
+class StyleGANDiscriminator(Progressive, ProjectionHead):
     """images (N, C, S, S) [+ labels (N,)] -> logits (N,), with progressive growing.
 
     Args:
@@ -271,12 +270,8 @@ class StyleGANDiscriminator(Progressive):
         self.from_rgb = nn.ModuleList(EqualConv2d(channels, c, 1, activation="lrelu") for c in widths)
         # blocks[l - 1] takes level l's side to level l - 1's
         self.blocks = nn.ModuleList(DownBlock(widths[i], widths[i - 1]) for i in range(1, len(widths)))
-        cmap_dim = (cmap_dim or widths[0]) if num_classes else 0
-        self.mapping_network = (
-            MappingNetwork(0, cmap_dim, mapping_layers, num_classes) if num_classes else None
-        )
-        self.epilogue = DiscriminatorEpilogue(
-            widths[0], self.sides[0], cmap_dim, mbstd_group_size, mbstd_channels
+        self._init_head(
+            widths[0], self.sides[0], num_classes, cmap_dim, mapping_layers, mbstd_group_size, mbstd_channels
         )
         self._init_progress(len(self.sides))
 
@@ -290,5 +285,4 @@ class StyleGANDiscriminator(Progressive):
                 h = torch.lerp(lower, h, self.progress_alpha.to(h.dtype))
             for i in range(level - 1, 0, -1):
                 h = self.blocks[i - 1](h)
-        cmap = self.mapping_network(None, labels) if self.mapping_network is not None else None
-        return self.epilogue(h, cmap)
+        return self.head(h, labels)

@@ -31,11 +31,10 @@ import torch
 from torch import Tensor, nn
 
 from gan_lightning.networks.style_layers import (
-    DiscriminatorEpilogue,
     EqualConv2d,
-    MappingNetwork,
     ModulatedConv2d,
     NoiseInjection,
+    ProjectionHead,
     StyleGenerator,
     Upsample2d,
     activate,
@@ -187,7 +186,7 @@ class ResidualBlock(nn.Module):
         return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
 
 
-class StyleGAN2Discriminator(nn.Module):
+class StyleGAN2Discriminator(ProjectionHead):
     """images (N, C, S, S) [+ labels (N,)] -> logits (N,), residual architecture.
 
     Args:
@@ -217,17 +216,12 @@ class StyleGAN2Discriminator(nn.Module):
         self.blocks = nn.ModuleList(
             ResidualBlock(widths[i], widths[i - 1]) for i in range(len(widths) - 1, 0, -1)
         )
-        cmap_dim = (cmap_dim or widths[0]) if num_classes else 0
-        self.mapping_network = (
-            MappingNetwork(0, cmap_dim, mapping_layers, num_classes) if num_classes else None
-        )
-        self.epilogue = DiscriminatorEpilogue(
-            widths[0], self.sides[0], cmap_dim, mbstd_group_size, mbstd_channels
+        self._init_head(
+            widths[0], self.sides[0], num_classes, cmap_dim, mapping_layers, mbstd_group_size, mbstd_channels
         )
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         h = self.from_rgb(x)
         for block in self.blocks:
             h = block(h)
-        cmap = self.mapping_network(None, labels) if self.mapping_network is not None else None
-        return self.epilogue(h, cmap)
+        return self.head(h, labels)
