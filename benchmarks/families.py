@@ -19,76 +19,10 @@ shrinks everything to check the script on a CPU in seconds.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
-import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_module
-from torch.utils.data import DataLoader, TensorDataset
-
-from gan_lightning.config import as_plain, build
-from gan_lightning.steps import register_resolvers
-
-
-class WindowTimer(pl.Callback):
-    """Wall time of consecutive windows of ``window`` batches after ``warmup`` batches."""
-
-    def __init__(self, warmup: int, window: int) -> None:
-        self.warmup, self.window, self.marks = warmup, window, []
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if pl_module.device.type == "cuda":
-            torch.cuda.synchronize()
-        if batch_idx + 1 >= self.warmup and (batch_idx + 1 - self.warmup) % self.window == 0:
-            self.marks.append(time.perf_counter())
-
-    def seconds_per_batch(self) -> float:
-        windows = [b - a for a, b in zip(self.marks[:-1], self.marks[1:], strict=True)]
-        return statistics.median(windows) / self.window
-
-
-def model_from_config(overrides: list[str], shape: tuple[int, int, int]):
-    """The model of ``python -m gan_lightning <overrides>`` for data of ``shape`` (unlabelled)."""
-    register_resolvers()
-    with initialize_config_module(config_module="gan_lightning.conf", version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    return build(
-        cfg.model, data_shape=list(shape), num_classes=None, classes=None, tanh_output=True,
-        optimizer=as_plain(cfg.optimizer), scheduler=None, augment=as_plain(cfg.get("augment")), data=None,
-    )  # fmt: skip
-
-
-def measure(
-    overrides: list[str],
-    shape: tuple[int, int, int],
-    batch: int,
-    two_domains: bool,
-    args: argparse.Namespace,
-    precision: str = "32-true",
-) -> tuple[float, float]:
-    """(seconds per generator step, peak GPU memory in GiB) of a short training run."""
-    torch.manual_seed(0)
-    model = model_from_config(overrides, shape)
-    n = batch * (args.warmup + args.window * (args.repeats + 1))
-    images = torch.rand(n, *shape, device=args.device) * 2 - 1
-    second = (
-        torch.rand(n, *shape, device=args.device) * 2 - 1
-        if two_domains
-        else torch.full((n,), -1, device=args.device)
-    )
-    loader = DataLoader(TensorDataset(images, second), batch_size=batch, drop_last=True)
-    timer = WindowTimer(args.warmup, args.window)
-    trainer = pl.Trainer(
-        accelerator="gpu" if args.device == "cuda" else "cpu", devices=1, precision=precision,
-        max_steps=model.optimizer_steps_for(len(loader)), max_epochs=1, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
-    )  # fmt: skip
-    if args.device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    trainer.fit(model, train_dataloaders=loader)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if args.device == "cuda" else float("nan")
-    return timer.seconds_per_batch(), peak
+from timing import measure  # benchmarks/timing.py, next to this script
 
 
 def cyclegan(args: argparse.Namespace) -> None:

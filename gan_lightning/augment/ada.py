@@ -70,6 +70,7 @@ class AdaptiveAugment(nn.Module):
         self.register_buffer("sign_count", torch.tensor(0.0))
         self.register_buffer("steps_since_update", torch.tensor(0, dtype=torch.long))
         self.register_buffer("r_t", torch.tensor(0.0))
+        self._steps_since_update = 0  # host mirror of the buffer: the step never reads the device
 
     def extra_repr(self) -> str:
         return (
@@ -90,13 +91,11 @@ class AdaptiveAugment(nn.Module):
     # --- the augmentation -------------------------------------------------------------------------
 
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Augment ``x`` (N, C, H, W) with probability p per op and sample; p = 0 returns ``x`` itself.
-        All random numbers come from ``generator``."""
-        p = float(self.p)
-        if p <= 0.0:
-            return x
+        """Augment ``x`` (N, C, H, W) with probability p per op and sample (p = 0: the values of ``x``).
+        All random numbers come from ``generator``; p stays on the device (it is never read on the
+        host, so the draws are the same whatever p is, as in the reference)."""
         for name in self.ops:
-            x = _OPS[name](x, p, generator)
+            x = _OPS[name](x, self.p, generator)
         return x
 
     # --- the feedback loop ------------------------------------------------------------------------
@@ -110,33 +109,39 @@ class AdaptiveAugment(nn.Module):
     def update(self, images_per_step: int, reduce: Callable[[Tensor], Tensor] | None = None) -> bool:
         """Call once per training step. Every ``interval`` calls: r_t = sign_sum / sign_count, then
         p += sign(r_t - target) * images_per_step * interval / (speed_kimg * 1000), clamped to
-        [0, 1], and the accumulators are reset.
+        [0, 1], and the accumulators are reset. Computed on the device (nothing is read on the host);
+        with nothing accumulated, p and r_t stay as they were.
 
         Args:
             images_per_step: real images per step over all processes (batch size x world size).
             reduce: sums a tensor over processes (DDP); it is applied to the stacked
-                [sign_sum, sign_count] on every process at the same steps, before the count is looked
-                at, so all processes reach the same p.
+                [sign_sum, sign_count] on every process at the same steps, so all processes reach
+                the same p.
 
         Returns:
-            True when p was adjusted (False between intervals, or when nothing was accumulated).
+            True at the steps where p is adjusted (every ``interval`` calls).
         """
-        self.steps_since_update += 1
-        if int(self.steps_since_update) < self.interval:
+        self._steps_since_update += 1
+        self.steps_since_update.fill_(self._steps_since_update % self.interval)
+        if self._steps_since_update < self.interval:
             return False
-        self.steps_since_update.zero_()
+        self._steps_since_update = 0
         stats = torch.stack([self.sign_sum, self.sign_count])
         if reduce is not None:
             stats = reduce(stats)
         self.sign_sum.zero_()
         self.sign_count.zero_()
         sign_sum, count = stats.to(self.p.device, torch.float32).unbind()
-        if float(count) <= 0:
-            return False
-        self.r_t.copy_(sign_sum / count)
+        seen = count > 0
+        self.r_t.copy_(torch.where(seen, sign_sum / count.clamp(min=1.0), self.r_t))
         step = images_per_step * self.interval / (self.speed_kimg * 1000.0)
-        self.p.copy_((self.p + torch.sign(self.r_t - self.target) * step).clamp(0.0, 1.0))
+        adjusted = (self.p + torch.sign(self.r_t - self.target) * step).clamp(0.0, 1.0)
+        self.p.copy_(torch.where(seen, adjusted, self.p))
         return True
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args)
+        self._steps_since_update = int(self.steps_since_update)  # at load time only
 
 
 def _check(target: float, interval: int, speed_kimg: float, p_init: float) -> None:
@@ -160,13 +165,13 @@ def _where(mask: Tensor, changed: Tensor, x: Tensor) -> Tensor:
     return torch.where(mask.view(-1, 1, 1, 1), changed, x)
 
 
-def xflip(x: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+def xflip(x: Tensor, p: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
     """Mirror left-right with probability p."""
     mask = ops.bernoulli(x.size(0), p, x.device, generator)
     return _where(mask, x.flip(3), x)
 
 
-def rotate90(x: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+def rotate90(x: Tensor, p: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
     """Rotate by k * 90 degrees, k uniform in {1, 2, 3}, with probability p (square images only)."""
     if x.size(2) != x.size(3):
         return x
@@ -178,7 +183,7 @@ def rotate90(x: Tensor, p: float, generator: torch.Generator | None = None) -> T
     return _where(mask, rotated, x)
 
 
-def translation(x: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+def translation(x: Tensor, p: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
     """With probability p, an integer shift in [-s, s] per axis, s = round(side / 8), reflect padding."""
     n, _, h, w = x.shape
     mask = ops.bernoulli(n, p, x.device, generator)
@@ -188,20 +193,20 @@ def translation(x: Tensor, p: float, generator: torch.Generator | None = None) -
     return _where(mask, ops.translate(x, shift_y, shift_x, padding="reflect"), x)
 
 
-def brightness(x: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+def brightness(x: Tensor, p: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
     """With probability p, add b ~ N(0, 0.2^2) to every pixel."""
     mask = ops.bernoulli(x.size(0), p, x.device, generator)
     return _where(mask, x + ops.normal(x.size(0), BRIGHTNESS_STD, x, generator), x)
 
 
-def contrast(x: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+def contrast(x: Tensor, p: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
     """With probability p, scale the deviation from the image mean by exp(N(0, (0.5 ln 2)^2))."""
     mask = ops.bernoulli(x.size(0), p, x.device, generator)
     factor = ops.normal(x.size(0), CONTRAST_STD, x, generator).exp()
     return _where(mask, ops.scale_around(x, x.mean(dim=(1, 2, 3), keepdim=True), factor), x)
 
 
-def saturation(x: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+def saturation(x: Tensor, p: Tensor | float, generator: torch.Generator | None = None) -> Tensor:
     """With probability p, scale the deviation from the channel mean by exp(N(0, (ln 2)^2)); C > 1."""
     if x.size(1) == 1:
         return x

@@ -35,10 +35,14 @@ def integers(n: int, low: int, high: int, device: torch.device, generator: torch
     return torch.randint(low, high + 1, (n,), generator=generator, device=where).to(device)
 
 
-def bernoulli(n: int, p: float, device: torch.device, generator: torch.Generator | None) -> Tensor:
-    """(N,) booleans, each True with probability ``p``, on ``device``."""
+def bernoulli(n: int, p: Tensor | float, device: torch.device, generator: torch.Generator | None) -> Tensor:
+    """(N,) booleans, each True with probability ``p`` (a number, or a 0-d tensor that is never read on
+    the host), on ``device``."""
     where = generator.device if generator is not None else device
-    return (torch.rand((n,), generator=generator, device=where) < p).to(device)
+    draws = torch.rand((n,), generator=generator, device=where)
+    if isinstance(p, Tensor):
+        return draws.to(device) < p.to(device)
+    return (draws < p).to(device)
 
 
 def max_shift(size: int, fraction: float) -> int:

@@ -24,7 +24,7 @@ class GANCheckpoint(ModelCheckpoint):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         super().on_train_batch_end(trainer, pl_module, *args)
-        step = int(pl_module.generator_step)
+        step = pl_module.steps_done
         if (
             self.every_n_steps < 1
             or step % self.every_n_steps
@@ -37,7 +37,7 @@ class GANCheckpoint(ModelCheckpoint):
 
     def _monitor_candidates(self, trainer: pl.Trainer) -> dict[str, Any]:
         candidates = super()._monitor_candidates(trainer)
-        candidates["generator_step"] = torch.tensor(int(trainer.lightning_module.generator_step))
+        candidates["generator_step"] = torch.tensor(trainer.lightning_module.steps_done)
         return candidates
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

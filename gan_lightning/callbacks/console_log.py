@@ -79,7 +79,7 @@ class ConsoleLog(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        step = int(pl_module.generator_step)
+        step = pl_module.steps_done
         if not self.every_n_steps or not (step == 1 or step % self.every_n_steps == 0):
             return
         line = console_line(

@@ -132,7 +132,7 @@ class HParamsSummary(pl.Callback):
         if trainer.is_global_zero:
             hp = {k: v for k, v in values.items() if k.startswith("hp/")}
             for logger in trainer.loggers:
-                logger.log_metrics(hp, step=int(pl_module.generator_step))
+                logger.log_metrics(hp, step=pl_module.steps_done)
             self._end(trainer, success=True)
 
     def on_exception(

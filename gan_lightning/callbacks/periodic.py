@@ -21,15 +21,15 @@ class PeriodicEvaluation(pl.Callback):
         raise NotImplementedError
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.at_start and int(pl_module.generator_step) == 0:
+        if self.at_start and pl_module.steps_done == 0:
             self.run(trainer, pl_module, 0)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        step = int(pl_module.generator_step)
+        step = pl_module.steps_done
         if self.every_n_steps > 0 and step % self.every_n_steps == 0:
             self.run(trainer, pl_module, step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = int(pl_module.generator_step)
+        step = pl_module.steps_done
         if step != self.last_step:
             self.run(trainer, pl_module, step)

@@ -95,12 +95,12 @@ class SampleGrid(pl.Callback):
                 logger.experiment.add_text("samples/protocol", text, 0)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        step = int(pl_module.generator_step)
+        step = pl_module.steps_done
         if self.every_n_steps > 0 and step % self.every_n_steps == 0:
             self.write(trainer, pl_module, step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = int(pl_module.generator_step)
+        step = pl_module.steps_done
         if step != self.last_written_step:
             self.write(trainer, pl_module, step)
 

@@ -47,10 +47,14 @@ class NetworkEMA(nn.Module):
         beta = self.beta(batch_images, images_seen)
         for name, trained in networks.items():
             average = self.networks[name]
-            for p_avg, p in zip(average.parameters(), trained.parameters(), strict=True):
-                p_avg.lerp_(p.detach(), 1.0 - beta)
-            for b_avg, b in zip(average.buffers(), trained.buffers(), strict=True):
-                b_avg.copy_(b)
+            # One multi-tensor kernel per list on an accelerator (on the CPU the same per-tensor ops).
+            averaged, weights = list(average.parameters()), [p.detach() for p in trained.parameters()]
+            _check_same_length(averaged, weights, name)
+            torch._foreach_lerp_(averaged, weights, 1.0 - beta)
+            copies, buffers = list(average.buffers()), list(trained.buffers())
+            _check_same_length(copies, buffers, name)
+            if copies:
+                torch._foreach_copy_(copies, buffers)
         return beta
 
     @torch.no_grad()
@@ -58,3 +62,8 @@ class NetworkEMA(nn.Module):
         """Make the averages equal to the trained networks (after loading new weights)."""
         for name, trained in networks.items():
             self.networks[name].load_state_dict(trained.state_dict())
+
+
+def _check_same_length(averages: list, trained: list, name: str) -> None:
+    if len(averages) != len(trained):
+        raise ValueError(f"The EMA copy of {name} has {len(averages)} tensors, the network {len(trained)}.")

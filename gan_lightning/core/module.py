@@ -15,6 +15,9 @@ once, what all families share:
   sees (DiffAugment, ADA with its probability update), the speed switches;
 - training noise re-seeded every step from (seed, step, rank), saved random states, the NaN / Inf
   stop: exact resume and distinct noise per DDP rank;
+- a step that never waits for the device: the step counters have host mirrors, discrete choices are
+  drawn on the host (:meth:`host_rng`), logged values stay tensors, and the NaN / Inf check reads
+  its flags once every ``trainer.log_every_n_steps`` steps (and before any checkpoint is written);
 - ``init_from`` per network, and the sampling interface (:meth:`sample_inputs`, :meth:`generate`)
   that grids, metrics and the ``sample`` / ``evaluate`` commands call.
 """
@@ -104,7 +107,11 @@ class AdversarialModule(pl.LightningModule):
         self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
         # Seed of the training noise (-1: not drawn yet); see :meth:`training_noise`.
         self.register_buffer("noise_seed", torch.full((), -1, dtype=torch.long))
+        # Their host mirrors, so that the step never reads the device (see _load_from_state_dict).
+        self._steps_done, self._noise_seed_value = 0, -1
         self._noise_rng: Generator | None = None
+        self._host_rng = Generator()  # discrete choices on an accelerator (host_rng)
+        self._unchecked: list[tuple[int, Tensor, dict[str, Tensor]]] = []  # (step, finite?, losses)
         self._rng_states_to_restore: dict[str, Any] | None = None
         self._phases: list[Phase] | None = None
 
@@ -161,6 +168,17 @@ class AdversarialModule(pl.LightningModule):
     # --- phases and step accounting ----------------------------------------------------------------
 
     @property
+    def steps_done(self) -> int:
+        """Generator steps taken so far (what the buffer :attr:`generator_step` holds), as a host integer:
+        the step, the schedules and the callbacks read this, never the device."""
+        return self._steps_done
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args)
+        self._steps_done = int(self.generator_step)  # at load time, never during a step
+        self._noise_seed_value = int(self.noise_seed)
+
+    @property
     def phases(self) -> list[Phase]:
         if self._phases is None:
             self._phases = self.build_phases()
@@ -191,8 +209,9 @@ class AdversarialModule(pl.LightningModule):
         self._speedups_applied = True
 
     def on_fit_start(self) -> None:
-        if int(self.noise_seed) < 0:  # a new run: derive it from the run's seed (seed_everything)
-            self.noise_seed.fill_(torch.initial_seed() % 2**31)
+        if self._noise_seed_value < 0:  # a new run: derive it from the run's seed (seed_everything)
+            self._noise_seed_value = torch.initial_seed() % 2**31
+            self.noise_seed.fill_(self._noise_seed_value)
         self._noise_rng = Generator(device=self.device)
 
     def on_train_start(self) -> None:
@@ -218,8 +237,16 @@ class AdversarialModule(pl.LightningModule):
         """The generator that training noise is drawn from, re-seeded at every generator step from
         (noise seed, step, DDP rank): every rank draws different noise (``seed_everything`` alone
         would give all ranks the same), and a resumed run draws exactly what the original would."""
-        seed = (int(self.noise_seed) * 1_000_003 + int(self.generator_step)) * 1_009 + self.global_rank
+        seed = (self._noise_seed_value * 1_000_003 + self._steps_done) * 1_009 + self.global_rank
+        if self._noise_rng.device.type != "cpu":
+            self._host_rng.manual_seed(seed)
         return self._noise_rng.manual_seed(seed)
+
+    def host_rng(self, noise: Generator) -> Generator:
+        """The generator of the step's discrete choices (style mixing's coin and cutoff, the image pools'
+        seed), drawn on the host and read with ``tolist()``, so that no choice waits for the device: on
+        the CPU the step's training noise itself, on an accelerator a CPU generator seeded alike."""
+        return noise if noise.device.type == "cpu" else self._host_rng
 
     def prepare_batch(self, batch: Sequence[Tensor]) -> tuple[Tensor, ...]:
         """The batch as the phases see it (channels-last images under that switch)."""
@@ -230,7 +257,7 @@ class AdversarialModule(pl.LightningModule):
     def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
         batch = self.prepare_batch(batch)
         noise = self.training_noise()
-        step = int(self.generator_step)
+        step = self._steps_done
         optimizers = dict(zip(GROUPS, self.optimizers(), strict=True))
         losses: dict[str, Tensor] = {}
         logs: dict[str, Tensor] = self.before_phases(batch)
@@ -245,12 +272,40 @@ class AdversarialModule(pl.LightningModule):
         for scheduler in _as_list(self.lr_schedulers()):
             scheduler.step()
         self.generator_step += 1
-        _check_finite(losses, int(self.generator_step))
+        self._steps_done += 1
+        finite = torch.isfinite(torch.stack(list(losses.values()))).all()  # read in check_finite
+        self._unchecked.append((self._steps_done, finite, dict(losses)))
         main = {name: losses.pop(name) for name in (log_names.D_LOSS, log_names.G_LOSS) if name in losses}
         self.log_dict(main, prog_bar=True)
         self.log_dict({**losses, **logs})
-        self.log_dict(
-            {log_names.learning_rate(group): opt.param_groups[0]["lr"] for group, opt in optimizers.items()}
+        self.log_dict(  # as CPU tensors: a float would be copied to the device, and wait for it
+            {
+                log_names.learning_rate(group): torch.as_tensor(opt.param_groups[0]["lr"])
+                for group, opt in optimizers.items()
+            }
+        )
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self._steps_done % max(1, self.trainer.log_every_n_steps) == 0:
+            self.check_finite()
+
+    def on_train_end(self) -> None:
+        self.check_finite()
+
+    def check_finite(self) -> None:
+        """Stop with a clear message if a loss of the steps since the last check was NaN or Inf: one
+        host read for all of them (every ``trainer.log_every_n_steps`` steps, at the end, and before a
+        checkpoint is written, so no checkpoint holds diverged weights)."""
+        unchecked, self._unchecked = self._unchecked, []
+        if not unchecked or bool(torch.stack([finite for _, finite, _ in unchecked]).all()):
+            return
+        step, losses = next((step, losses) for step, finite, losses in unchecked if not bool(finite))
+        bad = ", ".join(
+            f"{name} = {value.item()}" for name, value in losses.items() if not torch.isfinite(value)
+        )
+        raise FloatingPointError(
+            f"Training diverged at generator step {step}: {bad}. The checkpoints written so far are intact; "
+            "lower the learning rates, use gradient clipping or another loss, then resume or restart."
         )
 
     def _run_phase(
@@ -274,7 +329,7 @@ class AdversarialModule(pl.LightningModule):
         logs: dict[str, Tensor] = {}
         batch_images = batch[0].size(0) * self.trainer.world_size
         if self.ema is not None:
-            seen = int(self.generator_step) * batch_images
+            seen = self._steps_done * batch_images
             beta = self.ema.update(self.networks_named(self.ema_networks), batch_images, seen)
             logs[log_names.EMA_BETA] = torch.tensor(beta)
         if isinstance(self.augment, AdaptiveAugment):
@@ -319,6 +374,7 @@ class AdversarialModule(pl.LightningModule):
     # --- checkpoints ---------------------------------------------------------------------------------
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_finite()  # raises before anything is written
         checkpoint["model_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         checkpoint["rng_states"] = rng_states()
 
@@ -361,17 +417,6 @@ def _load_prefixed(network: nn.Module, state: dict[str, Tensor], prefix: str, pa
             f"init_from={path}: its {what} does not match this model's (same model, data and sizes "
             f"needed).\n{err}"
         ) from err
-
-
-def _check_finite(losses: dict[str, Tensor], step: int) -> None:
-    """Stop with a clear message at the first NaN or Inf loss (one device sync per step)."""
-    if bool(torch.isfinite(torch.stack(list(losses.values()))).all()):
-        return
-    bad = ", ".join(f"{name} = {value.item()}" for name, value in losses.items() if not torch.isfinite(value))
-    raise FloatingPointError(
-        f"Training diverged at generator step {step}: {bad}. The checkpoints written so far are intact; "
-        "lower the learning rates, use gradient clipping or another loss, then resume or restart."
-    )
 
 
 def _check_optimizer(optimizer: dict[str, Any] | None) -> dict[str, Any]:

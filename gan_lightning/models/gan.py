@@ -233,9 +233,10 @@ class GAN(AdversarialModule):
         if not self.has_latent_w:
             return self(z, labels)
         options: dict[str, Any] = {"noise_generator": noise}
-        if self.hparams.style_mixing > 0:
-            mix = float(torch.rand((), generator=noise, device=noise.device)) < self.hparams.style_mixing
-            cutoff = int(torch.randint(1, self.generator.num_ws, (), generator=noise, device=noise.device))
+        if self.hparams.style_mixing > 0:  # the coin and the cutoff are drawn on the host (no device read)
+            choices = self.host_rng(noise)
+            mix = torch.rand((), generator=choices).tolist() < self.hparams.style_mixing
+            cutoff = torch.randint(1, self.generator.num_ws, (), generator=choices).tolist()
             if mix:
                 options.update(mixing_z=self.sample_z(n, noise), mixing_cutoff=cutoff)
         return self.generator(z, labels if self.conditional else None, **options)
@@ -245,7 +246,7 @@ class GAN(AdversarialModule):
         EMA generator, logged as ``train/resolution`` and ``train/fade_alpha``."""
         if self.progression is None:
             return {}
-        level, alpha = self.progression.at(int(self.generator_step))
+        level, alpha = self.progression.at(self.steps_done)
         networks = [self.generator, self.discriminator]
         if self.ema is not None:
             networks.append(self.ema.networks["generator"])

@@ -213,7 +213,7 @@ class UnpairedTranslation(AdversarialModule):
     def generator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
         real_a, real_b = batch[0], batch[1]
         h = self.hparams
-        cycle_weight = self.cycle_weight_at(int(self.generator_step))
+        cycle_weight = self.cycle_weight_at(self.steps_done)
         fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
         cycled = {"a2b": self.generator_ba(fake_b), "b2a": self.generator_ab(fake_a)}
         sources = {"a2b": real_a, "b2a": real_b}
@@ -252,8 +252,8 @@ class UnpairedTranslation(AdversarialModule):
 
     def discriminator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
         reals = {"a": batch[0], "b": batch[1]}
-        # The pools draw on the CPU (the same choices on any device), seeded from this step's noise.
-        pool_seed = int(torch.randint(2**62, (1,), generator=noise, device=noise.device))
+        # The pools draw on the CPU (the same choices on any device, no device read), seeded per step.
+        pool_seed = torch.randint(2**62, (1,), generator=self.host_rng(noise)).tolist()[0]
         pool_rng = torch.Generator().manual_seed(pool_seed)
         total = torch.zeros((), device=batch[0].device)
         values: dict[str, Tensor] = {}

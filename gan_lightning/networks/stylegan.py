@@ -59,7 +59,10 @@ __all__ = ["StyleGANGenerator", "StyleGANDiscriminator", "synthesis_sides"]
 
 
 class Progressive(nn.Module):
-    """``set_progress(level, alpha)`` and the buffers ``progress_level`` (long), ``progress_alpha``."""
+    """``set_progress(level, alpha)`` and the buffers ``progress_level`` (long), ``progress_alpha``.
+
+    The buffers are what checkpoints hold; the forward pass reads their host mirrors (kept by
+    :meth:`set_progress` and on loading), so that a training step never waits for the device."""
 
     num_levels: int
 
@@ -67,6 +70,7 @@ class Progressive(nn.Module):
         self.num_levels = num_levels
         self.register_buffer("progress_level", torch.tensor(num_levels - 1, dtype=torch.long))
         self.register_buffer("progress_alpha", torch.tensor(1.0))
+        self._progress = (num_levels - 1, 1.0)
 
     def set_progress(self, level: int, alpha: float = 1.0) -> None:
         """Grow to ``level`` (index in ``sides``; 0: the start only) faded in by ``alpha`` in [0, 1]
@@ -75,14 +79,19 @@ class Progressive(nn.Module):
             raise ConfigError(f"The progressive level must be in [0, {self.num_levels - 1}], got {level}.")
         if not 0.0 <= alpha <= 1.0:
             raise ConfigError(f"The progressive fade-in alpha must be in [0, 1], got {alpha}.")
+        self._progress = (int(level), float(alpha))
         self.progress_level.fill_(int(level))
         self.progress_alpha.fill_(float(alpha))
 
     @property
     def progress(self) -> tuple[int, float]:
         """``(level, alpha)``; alpha is 1.0 at level 0."""
-        level = int(self.progress_level)
-        return level, (float(self.progress_alpha) if level > 0 else 1.0)
+        level, alpha = self._progress
+        return level, (alpha if level > 0 else 1.0)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args)
+        self._progress = (int(self.progress_level), float(self.progress_alpha))  # at load time only
 
 
 class StyleLayer(nn.Module):
@@ -166,8 +175,12 @@ class StyleGANSynthesis(nn.Module):
         noise_mode: str = "random",
         noise_generator: torch.Generator | None = None,
         level: int | None = None,
-        alpha: Tensor | float = 1.0,
+        alpha: float = 1.0,
+        alpha_weight: Tensor | None = None,
     ) -> Tensor:
+        """``alpha`` (a host number) decides whether the level fades in; the lerp's weight is
+        ``alpha_weight``, the same value as a 0-d tensor already on the device (the progress buffer),
+        so nothing is copied there during a step."""
         level = len(self.sides) - 1 if level is None else level
         x, lower = None, None
         for i in range(level + 1):
@@ -178,7 +191,8 @@ class StyleGANSynthesis(nn.Module):
         rgb = _resize_nearest(self.to_rgb[level](x), final)
         if alpha < 1.0:  # fading in: lerp(lower level's image, this level's image, alpha)
             rgb_lower = _resize_nearest(self.to_rgb[level - 1](lower), final)
-            rgb = torch.lerp(rgb_lower, rgb, torch.as_tensor(alpha, dtype=rgb.dtype, device=rgb.device))
+            weight = alpha_weight if alpha_weight is not None else torch.as_tensor(alpha, device=rgb.device)
+            rgb = torch.lerp(rgb_lower, rgb, weight.to(rgb.dtype))
         return rgb
 
 
@@ -225,8 +239,9 @@ class StyleGANGenerator(StyleGenerator, Progressive):
         of the levels not grown yet are unused)."""
         mode = check_noise_mode(noise_mode or self.noise_mode)
         level, alpha = self.progress
-        alpha = self.progress_alpha if alpha < 1.0 else 1.0
-        return self.synthesis_network(broadcast_ws(ws, self.num_ws), mode, noise_generator, level, alpha)
+        return self.synthesis_network(
+            broadcast_ws(ws, self.num_ws), mode, noise_generator, level, alpha, self.progress_alpha
+        )
 
 
 class DownBlock(nn.Module):

@@ -35,7 +35,14 @@ def _with_p(p: float, **options) -> AdaptiveAugment:
 @pytest.mark.parametrize("shape", SHAPES)
 def test_p_zero_is_the_identity(shape) -> None:
     x = _images(shape)
-    assert AdaptiveAugment()(x, _gen(0)) is x
+    assert torch.equal(AdaptiveAugment()(x, _gen(0)), x)
+
+
+def test_p_is_a_device_tensor_never_read_on_the_host() -> None:
+    """The ops take p as the 0-d buffer itself: p = 1 flips every image, p = 0 none."""
+    x = _images((4, 3, 8, 8))
+    assert torch.equal(ada_ops.xflip(x, torch.tensor(1.0), _gen(0)), x.flip(3))
+    assert torch.equal(ada_ops.xflip(x, torch.tensor(0.0), _gen(0)), x)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -193,8 +200,9 @@ def test_r_t_is_the_mean_sign_and_steers_to_target() -> None:
 
 def test_no_update_without_statistics() -> None:
     augment = AdaptiveAugment(interval=1, p_init=0.4)
-    assert augment.update(64) is False
+    augment.update(64)  # the interval has come, but nothing was accumulated: p and r_t stay
     assert augment.p.item() == pytest.approx(0.4)
+    assert augment.r_t.item() == 0.0
 
 
 def test_reduce_is_applied_to_sign_sum_and_count() -> None:

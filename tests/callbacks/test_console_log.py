@@ -34,7 +34,7 @@ def fake_run(step: int, max_epochs: int = 5, max_steps: int = -1, batches: int =
         callback_metrics=METRICS, current_epoch=1, max_epochs=max_epochs, max_steps=max_steps,
         num_training_batches=batches, progress_bar_callback=None,
     )  # fmt: skip
-    module = SimpleNamespace(generator_step=torch.tensor(step), optimizer_steps_for=lambda g: 2 * g)
+    module = SimpleNamespace(steps_done=step, optimizer_steps_for=lambda g: 2 * g)
     return trainer, module
 
 
