@@ -24,6 +24,8 @@ import time
 import torch
 from timing import measure  # benchmarks/timing.py, next to this script
 
+from gan_lightning.devices import configure_cuda
+
 
 def cyclegan(args: argparse.Namespace) -> None:
     side = 32 if args.smoke else 256
@@ -83,9 +85,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed windows (the median is reported)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check the script on a CPU")
+    parser.add_argument(
+        "--tf32", action=argparse.BooleanOptionalAction, default=True,
+        help="TF32 on CUDA, the training command's default (cuda.tf32); --no-tf32: full fp32",
+    )  # fmt: skip
     args = parser.parse_args()
-    if args.device == "cuda":  # fp32 means fp32: TF32 stays off (PyTorch's default for matmuls)
-        print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
+    configure_cuda(tf32=args.tf32)
+    if args.device == "cuda":
+        print(
+            f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, TF32 {args.tf32}", flush=True
+        )
     for name in args.only.split(","):
         started = time.perf_counter()
         BENCHMARKS[name](args)

@@ -47,6 +47,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from gan_lightning.core import AdversarialModule
+from gan_lightning.devices import configure_cuda
 from gan_lightning.losses import gradient_penalty, path_length_penalty, r1_penalty
 
 Batch = tuple[Tensor, Tensor]
@@ -396,12 +397,13 @@ def main() -> None:
     warnings.filterwarnings(
         "ignore", ".*(does not have many workers|smaller than the logging interval|LeafSpec).*"
     )
+    configure_cuda()  # the training command's CUDA defaults (TF32, cuDNN autotuner), for both sides
     sizes = SIZES["smoke" if args.smoke else "cuda" if args.device == "cuda" else "cpu"]
     where = (
         torch.cuda.get_device_name() if args.device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     )
     print(f"# {where}, torch {torch.__version__}: {args.steps} timed steps after {args.warmup} warm-up, "
-          f"median of {args.repeats} alternating runs, fp32", flush=True)  # fmt: skip
+          f"median of {args.repeats} alternating runs, fp32 (TF32 on CUDA)", flush=True)  # fmt: skip
     started, totals = time.perf_counter(), [0.0, 0.0]
     for name in args.only.split(","):
         for setting in sizes[name]:

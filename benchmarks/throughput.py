@@ -23,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 
 from gan_lightning.data import MNISTDataModule
+from gan_lightning.devices import configure_cuda
 from gan_lightning.losses import get_loss
 from gan_lightning.models import GAN
 
@@ -132,6 +133,25 @@ def plain_loop(steps: int, warmup: int, batch_size: int, device: str) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def one_epoch(batch_size: int, device: str) -> float:
+    """Wall seconds of one whole epoch (60,000 images) of ``model=dcgan`` on MNIST with
+    ``data.on_device=true``, warm-up included (the GPU target: at most 3 s on one H200)."""
+    from timing import model_from_config  # benchmarks/timing.py, next to this script
+
+    dm = datamodule(batch_size, on_device=True)
+    torch.manual_seed(0)
+    model = model_from_config(["model=dcgan"], dm.data_shape)
+    trainer = pl.Trainer(
+        accelerator=device, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, use_distributed_sampler=False,
+    )  # fmt: skip
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=dm)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -148,7 +168,16 @@ def main() -> None:
     parser.add_argument(
         "--toolkit", action="store_true", help="also time EMA, ADA, DiffAugment and lazy R1, each switched on"
     )
+    parser.add_argument(
+        "--epoch", action="store_true", help="only time one epoch of model=dcgan with data.on_device=true"
+    )
     args = parser.parse_args()
+    configure_cuda()  # the training command's CUDA defaults (TF32, cuDNN autotuner)
+    if args.epoch:
+        seconds = one_epoch(args.batch_size, args.device)
+        print(f"DCGAN on MNIST, one epoch (60,000 images) with data.on_device=true, batch {args.batch_size}, "
+              f"{args.device}: {seconds:.2f} s ({60_000 / seconds:,.0f} images/s)")  # fmt: skip
+        return
     switches = args.switches if args.switches is not None else args.device != "cpu"
     print(
         f"DCGAN 28x28, batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, "

@@ -18,6 +18,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from gan_lightning.callbacks.hparams import HParamsSummary
 from gan_lightning.checkpoints import check_resumable
 from gan_lightning.config import as_plain, build, check_model_data, check_run
+from gan_lightning.devices import configure_cuda
 from gan_lightning.errors import ConfigError, DatasetNotFoundError, StorageError
 from gan_lightning.metrics.classifier_training import ensure_feature_net
 from gan_lightning.steps import register_resolvers
@@ -32,6 +33,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     """Build data, model, callbacks, loggers and trainer from ``cfg``; fit; return the final metrics
     (the last logged values, ``val/*`` of the last evaluation, and the ``hp/*`` summary)."""
     check_run(cfg, output_dir)
+    configure_cuda(**(cfg.get("cuda") or {}))
     if cfg.seed is not None:
         pl.seed_everything(cfg.seed, workers=True)
 

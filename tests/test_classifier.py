@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
 from gan_lightning.classifier import train_classifier
@@ -15,6 +16,7 @@ from gan_lightning.data import MNISTDataModule
 from gan_lightning.errors import ConfigError
 from gan_lightning.files import CACHE_ENV
 from gan_lightning.metrics.classifier_net import load_classifier
+from gan_lightning.metrics.classifier_training import DEFAULTS
 from gan_lightning.metrics.evaluator import SampleEvaluator
 from gan_lightning.metrics.extractors import ClassifierFeatures
 from tests.conftest import make_mnist_like
@@ -35,7 +37,7 @@ def test_command_trains_saves_and_reports_the_accuracy(tmp_path):
         "data=mnist",
         f"data.root={root}",
         "classifier.epochs=2",
-        "data.batch_size=32",
+        "classifier.batch_size=32",
         "accelerator=cpu",
         env={CACHE_ENV: None},
     )
@@ -58,11 +60,17 @@ def compose_classifier(root: Path, *overrides: str):
     return compose_config(
         "classifier",
         f"data.root={root}",
-        "data.batch_size=32",
+        "classifier.batch_size=32",
         "classifier.epochs=1",
         "accelerator=cpu",
         *overrides,
     )
+
+
+def test_the_command_and_the_first_run_share_one_recipe(tmp_path):
+    options = OmegaConf.to_container(compose_config("classifier", f"data.root={tmp_path}").classifier)
+    assert options.pop("path") is None
+    assert options == DEFAULTS
 
 
 def test_gan_cache_dir_receives_the_classifier(tmp_path, monkeypatch, capsys):

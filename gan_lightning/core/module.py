@@ -30,10 +30,10 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 from torch import Generator, Tensor, nn
 
-from gan_lightning import log_names
+from gan_lightning import devices, log_names
 from gan_lightning.augment import AdaptiveAugment, build_augment
 from gan_lightning.core.ema import NetworkEMA
 from gan_lightning.core.phases import Phase, optimizer_steps_for
@@ -42,6 +42,7 @@ from gan_lightning.networks.spectral_norm import SPECTRAL_NORM_CHOICES, apply_sp
 from gan_lightning.rng import rng_states, set_rng_states
 
 GROUPS = ("discriminator", "generator")  # optimizer order (as in checkpoints of version 0.1)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class AdversarialModule(pl.LightningModule):
@@ -63,7 +64,9 @@ class AdversarialModule(pl.LightningModule):
         spectral_norm: ``none``, ``discriminator`` or ``both`` (Miyato et al. 2018).
         augment: ``None`` or ``{"kind": "diffaugment" | "ada", **options}`` (the ``augment=`` group):
             what D sees of real and generated images passes through it (:meth:`augmented`).
-        compile: ``torch.compile`` every network (GPU speed-up; not stored in checkpoints).
+        compile: ``torch.compile`` every network (GPU speed-up; not stored in checkpoints): ``False``,
+            ``True`` (the default mode), or a mode, ``reduce-overhead`` (CUDA graphs: no launch cost
+            per kernel) or ``max-autotune``. Penalty phases run eager (:meth:`eager`).
         channels_last: channels-last memory for conv weights and images (not stored either).
     """
 
@@ -85,10 +88,15 @@ class AdversarialModule(pl.LightningModule):
         ema_rampup: float | None = None,
         spectral_norm: str = "none",
         augment: dict[str, Any] | None = None,
-        compile: bool = False,
+        compile: bool | str = False,
         channels_last: bool = False,
     ) -> None:
         super().__init__()
+        if not (isinstance(compile, bool) or compile in COMPILE_MODES):
+            raise ConfigError(
+                f"model.compile must be true, false or a torch.compile mode ({', '.join(COMPILE_MODES)}); "
+                f"got {compile!r}."
+            )
         self.automatic_optimization = False
         self.optimizer_config = _check_optimizer(optimizer)
         self.scheduler_config = scheduler
@@ -204,8 +212,9 @@ class AdversarialModule(pl.LightningModule):
         if self._channels_last:
             self.to(memory_format=torch.channels_last)
         if self._compile:
+            mode = None if self._compile is True else self._compile
             for name in self.network_names:
-                getattr(self, name).compile()
+                getattr(self, name).compile(mode=mode)
         self._speedups_applied = True
 
     def on_fit_start(self) -> None:
@@ -350,6 +359,9 @@ class AdversarialModule(pl.LightningModule):
         optimizers = []
         for group in GROUPS:
             group_options = {**options, **overrides[group], "_partial_": True}
+            group_options = devices.fused_optimizer(
+                group_options, get_object(group_options["_target_"]), self.device
+            )
             make_optimizer = instantiate(group_options)
             params = [p for name in self.groups[group] for p in getattr(self, name).parameters()]
             optimizers.append(make_optimizer(params, lr=learning_rates[group]))

@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from gan_lightning import devices
 from gan_lightning.data.order import EpochShuffle
 from gan_lightning.data.tensor_dataset import TensorBatches, as_tensors, keep_batch
 from gan_lightning.errors import ConfigError
@@ -49,8 +50,8 @@ class GANDataModule(pl.LightningDataModule):
         self,
         root: str | Path = "./data",
         batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
+        num_workers: int | None = None,
+        pin_memory: bool | None = None,
         classes: Sequence[int] | None = None,
         on_device: bool = False,
         subset: int | None = None,
@@ -58,17 +59,19 @@ class GANDataModule(pl.LightningDataModule):
         super().__init__()
         if batch_size <= 0:
             raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size}.")
-        if num_workers < 0:
-            raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}.")
-        if on_device and num_workers > 0:
+        if num_workers is not None and num_workers < 0:
+            raise ConfigError(
+                f"data.num_workers must be >= 0 (or null: 4 on CUDA, 0 on the CPU), got {num_workers}."
+            )
+        if on_device and num_workers:
             raise ConfigError(
                 "data.on_device=true keeps the data on the accelerator and needs no loader workers: "
                 f"set data.num_workers=0 (got {num_workers})."
             )
         self.root = Path(root).expanduser()
         self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.pin_memory = pin_memory
+        self._requested_workers = num_workers
+        self.pin_memory = devices.pin_memory(pin_memory) and not on_device
         self.requested_classes = list(classes) if classes is not None else None
         if subset is not None and subset < 1:
             raise ConfigError(
@@ -88,6 +91,15 @@ class GANDataModule(pl.LightningDataModule):
         raise NotImplementedError
 
     # --- shared logic --------------------------------------------------------------------------
+
+    #: the training images come from a decoded in-memory tensor (the decode cache), not from files
+    serves_from_memory: bool = False
+
+    @property
+    def num_workers(self) -> int:
+        """Loader processes: ``data.num_workers``, or (null) 4 persistent ones on CUDA unless the
+        batches come from memory (``data.on_device``, the decode cache), 0 on the CPU."""
+        return devices.loader_workers(self._requested_workers, self.on_device or self.serves_from_memory)
 
     @property
     def source(self) -> str:

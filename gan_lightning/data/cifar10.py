@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision import datasets
 
+from gan_lightning import devices
 from gan_lightning.data.cifar_folder import CIFAR10_CLASSES, scan_split
 from gan_lightning.data.image_set import ImageSet
 from gan_lightning.data.torchvision_datasets import TorchvisionDataModule
@@ -40,13 +41,14 @@ class CIFAR10DataModule(TorchvisionDataModule):
     class_names = CIFAR10_CLASSES
 
     def __init__(
-        self, *args, path: str | None = None, cache: bool = False, skip_broken: bool = False, **kwargs
+        self, *args, path: str | None = None, cache: bool | None = None, skip_broken: bool = False, **kwargs
     ) -> None:
         super().__init__(*args, **kwargs)
         self.folder = Path(path).expanduser() if path else None
         self.image_sets: dict[str, ImageSet] = {}
         if self.folder is not None:
-            cache_root = self.root if cache else None
+            self.serves_from_memory = devices.decode_cache(cache)
+            cache_root = self.root if self.serves_from_memory else None
             for split in self.splits:  # both now: the test split is the FID reference
                 paths, labels = scan_split(self.folder, split)
                 self.image_sets[split] = ImageSet(

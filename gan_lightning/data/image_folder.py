@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from gan_lightning import devices
 from gan_lightning.data.base import GANDataModule
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, ImageFiles, find_images
 from gan_lightning.data.image_set import ImageSet
@@ -40,7 +41,7 @@ class ImageFolderDataModule(GANDataModule):
         *args,
         path: str | None = None,
         image_size: int = 64,
-        cache: bool = False,
+        cache: bool | None = None,
         skip_broken: bool = False,
         **kwargs,
     ) -> None:
@@ -50,7 +51,7 @@ class ImageFolderDataModule(GANDataModule):
         self.folder = Path(path).expanduser() if path else self.root
         self.image_size = image_size
         self.data_shape = (3, image_size, image_size)
-        self.use_cache = cache
+        self.use_cache = self.serves_from_memory = devices.decode_cache(cache)
         self.skip_broken = skip_broken
         self._scan()
 

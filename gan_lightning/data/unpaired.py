@@ -40,6 +40,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import functional as TF
 
+from gan_lightning import devices
 from gan_lightning.data.base import GANDataModule
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
 from gan_lightning.data.image_set import ImageSet
@@ -254,7 +255,7 @@ class UnpairedDataModule(GANDataModule):
         crop: bool = True,
         flip: bool = True,
         test_fraction: float = 0.1,
-        cache: bool = False,
+        cache: bool | None = None,
         skip_broken: bool = False,
         **kwargs,
     ) -> None:
@@ -282,7 +283,7 @@ class UnpairedDataModule(GANDataModule):
         self.image_size, self.load_size = image_size, load_size
         self.crop, self.flip = crop, flip
         self.test_fraction = test_fraction
-        self.use_cache = cache
+        self.use_cache = self.serves_from_memory = devices.decode_cache(cache)
         self.skip_broken = skip_broken
         self.data_shape = (3, image_size, image_size)
         self.folders = self._domain_folders(path, path_a, path_b)

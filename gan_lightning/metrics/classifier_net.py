@@ -28,29 +28,44 @@ def classifier_path(root: str | Path, dataset: str) -> Path:
 
 
 class DatasetClassifier(nn.Module):
-    """images (N, C, S, S) in [-1, 1] -> logits (N, num_classes); :meth:`features` -> (N, feature_dim)."""
+    """images (N, C, S, S) in [-1, 1] -> logits (N, num_classes); :meth:`features` -> (N, feature_dim).
+
+    Four 3x3 conv-BN-ReLU layers in two blocks, each block ending in a 2x2 max-pool, then a 3x3 average
+    grid and a linear layer to the features. ``stem_stride=2`` makes the first convolution stride 2, so
+    the network works at half the resolution (a quarter of the operations: the dataset classifier's
+    recipe, :data:`~gan_lightning.metrics.classifier_training.DEFAULTS`); files saved without the key
+    are stride 1, as the rotation and domain nets are.
+    """
 
     def __init__(
-        self, in_shape: Sequence[int], num_classes: int, width: int = 32, feature_dim: int = 128
+        self,
+        in_shape: Sequence[int],
+        num_classes: int,
+        width: int = 32,
+        feature_dim: int = 128,
+        stem_stride: int = 1,
     ) -> None:
         super().__init__()
+        if stem_stride not in (1, 2):
+            raise ConfigError(f"classifier stem_stride must be 1 or 2, got {stem_stride}.")
         channels = in_shape[0]
         self.config = {
             "in_shape": list(in_shape),
             "num_classes": num_classes,
             "width": width,
             "feature_dim": feature_dim,
+            "stem_stride": stem_stride,
         }
 
-        def block(c_in: int, c_out: int) -> list[nn.Module]:
+        def block(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
             return [
-                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
                 nn.BatchNorm2d(c_out),
                 nn.ReLU(inplace=True),
             ]
 
         self.body = nn.Sequential(
-            *block(channels, width), *block(width, width), nn.MaxPool2d(2),
+            *block(channels, width, stem_stride), *block(width, width), nn.MaxPool2d(2),
             *block(width, 2 * width), *block(2 * width, 2 * width), nn.MaxPool2d(2),
             nn.AdaptiveAvgPool2d(3), nn.Flatten(),
             nn.Linear(2 * width * 9, feature_dim), nn.ReLU(inplace=True),
@@ -77,15 +92,18 @@ class ClassifierTask(pl.LightningModule):
         self.net = DatasetClassifier(in_shape, num_classes, **net)
         self.test_accuracy = MulticlassAccuracy(num_classes, average="micro")
 
+    def on_fit_start(self) -> None:
+        self.net.to(memory_format=torch.channels_last)  # oneDNN's faster convolutions on CPU
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
-        loss = F.cross_entropy(self.net(x), y)
+        loss = F.cross_entropy(self.net(x.contiguous(memory_format=torch.channels_last)), y)
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
-        self.test_accuracy(self.net(x).argmax(1), y)
+        self.test_accuracy(self.net(x.contiguous(memory_format=torch.channels_last)).argmax(1), y)
         self.log("test/accuracy", self.test_accuracy, prog_bar=True)
 
     def configure_optimizers(self):

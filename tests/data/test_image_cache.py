@@ -133,7 +133,8 @@ def test_config_keys(compose_cfg, image_folder: Path, tmp_path: Path) -> None:
     from gan_lightning.config import build
 
     cfg = compose_cfg("data=image_folder", f"data.path={image_folder}", f"data.root={tmp_path / 'data'}")
-    assert cfg.data.cache is False and cfg.data.skip_broken is False
+    assert cfg.data.cache is None and cfg.data.skip_broken is False  # cache: on CUDA only
+    assert build(cfg.data).use_cache is torch.cuda.is_available()
     cfg = compose_cfg(
         "data=image_folder", f"data.path={image_folder}", f"data.root={tmp_path / 'data'}", "data.cache=true",
         "data.image_size=16", "data.batch_size=4",

@@ -20,7 +20,37 @@ def test_logits_and_features_shapes(shape):
     x = torch.rand(5, *shape) * 2 - 1
     assert net(x).shape == (5, 10)
     assert net.features(x).shape == (5, 128)
-    assert net.config == {"in_shape": list(shape), "num_classes": 10, "width": 32, "feature_dim": 128}
+    assert net.config == {
+        "in_shape": list(shape), "num_classes": 10, "width": 32, "feature_dim": 128, "stem_stride": 1,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+def test_a_stride_2_stem_keeps_the_shapes_and_the_weights(shape):
+    wide, strided = DatasetClassifier(shape, 10), DatasetClassifier(shape, 10, stem_stride=2)
+    x = torch.rand(5, *shape) * 2 - 1
+    assert strided.eval()(x).shape == (5, 10) and strided.features(x).shape == (5, 128)
+    assert strided.config["stem_stride"] == 2
+    assert {k: v.shape for k, v in wide.state_dict().items()} == {
+        k: v.shape for k, v in strided.state_dict().items()
+    }  # the same tensors: only the config tells the two apart
+
+
+def test_files_without_a_stem_stride_load_as_stride_1(tmp_path):
+    net = DatasetClassifier((1, 28, 28), num_classes=10, width=8, feature_dim=16).eval()
+    path = save_classifier(net, tmp_path / "mnist.pt", "mnist", 0.5)
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["stem_stride"]  # as written before the option existed
+    torch.save(payload, path)
+    loaded, _ = load_classifier(path)
+    x = torch.randn(3, 1, 28, 28)
+    assert loaded.config["stem_stride"] == 1
+    torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
+
+
+def test_stem_stride_must_be_1_or_2():
+    with pytest.raises(ConfigError, match="stem_stride must be 1 or 2"):
+        DatasetClassifier((1, 28, 28), num_classes=10, stem_stride=3)
 
 
 def test_feature_dim_and_classes_follow_the_config():
