@@ -6,7 +6,7 @@ ARGS   ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test bench lint format tensorboard clean
+.PHONY: help install train test bench bench-gpu lint format tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,8 +25,11 @@ train: install ## Train the default model (DCGAN on MNIST); extra Hydra override
 test: install ## Run the test suite (set GAN_DATA_DIR to use real datasets in the data tests)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install ## Framework vs plain PyTorch loop: ms/step and images/s (DCGAN, MNIST)
-	$(PY) benchmarks/throughput.py $(ARGS)
+bench: install ## Framework vs plain PyTorch loop per family (DCGAN, CycleGAN, StyleGAN2, TransGAN): ms/step, ratio
+	$(PY) benchmarks/plain_loops.py $(ARGS)
+
+bench-gpu: install ## The whole GPU speed table in a few minutes (sync test, plain loops, switches, loaders)
+	bash benchmarks/gpu_table.sh $(PY)
 
 lint: install ## Check style with ruff
 	$(VENV)/bin/ruff check gan_lightning tests benchmarks experiments

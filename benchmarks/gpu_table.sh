@@ -17,3 +17,8 @@ echo "== DCGAN: framework / plain loop on real MNIST, and each GPU switch"
 "$PY" benchmarks/throughput.py --device cuda --steps 200 --repeats 3
 echo "== the new families: fp32 (TF32) / bf16 / compile"
 "$PY" benchmarks/families.py --device cuda --repeats 3
+echo "== the data loaders at their CUDA defaults (beside the steps' images/s above)"
+DATA=${GAN_DATA_DIR:-./data}
+"$PY" benchmarks/loader.py --batches 200 data=image_folder "data.path=$DATA/anime-faces" data.image_size=64
+"$PY" benchmarks/loader.py --batches 400 data=unpaired "data.path=$DATA/horse2zebra-128" data.image_size=128 data.batch_size=4
+"$PY" benchmarks/loader.py --batches 200 data=mnist

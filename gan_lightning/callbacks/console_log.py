@@ -75,12 +75,15 @@ class ConsoleLog(pl.Callback):
         if self.every_n_steps:
             self._epochs = _total_epochs(trainer, pl_module, _batches_per_epoch(trainer))
 
+    def reads_logged_values_at(self, step: int) -> bool:
+        """The generator steps whose logged values this prints (the module logs them for it)."""
+        return bool(self.every_n_steps) and (step == 1 or step % self.every_n_steps == 0)
+
     @rank_zero_only
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        step = pl_module.steps_done
-        if not self.every_n_steps or not (step == 1 or step % self.every_n_steps == 0):
+        if not self.reads_logged_values_at(pl_module.steps_done):
             return
         line = console_line(
             trainer.current_epoch,

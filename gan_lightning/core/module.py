@@ -284,6 +284,8 @@ class AdversarialModule(pl.LightningModule):
         self._steps_done += 1
         finite = torch.isfinite(torch.stack(list(losses.values()))).all()  # read in check_finite
         self._unchecked.append((self._steps_done, finite, dict(losses)))
+        if not self.logs_this_step():
+            return
         main = {name: losses.pop(name) for name in (log_names.D_LOSS, log_names.G_LOSS) if name in losses}
         self.log_dict(main, prog_bar=True)
         self.log_dict({**losses, **logs})
@@ -293,6 +295,20 @@ class AdversarialModule(pl.LightningModule):
                 for group, opt in optimizers.items()
             }
         )
+
+    def logs_this_step(self) -> bool:
+        """Whether this step's values go to Lightning: at the steps its loggers write them (every
+        ``trainer.log_every_n_steps``), at the last batch of an epoch, at the last step, and where a
+        callback reads them (``reads_logged_values_at(step)``, e.g. the console log). Only then: each
+        ``self.log`` costs about a millisecond of Python, and Lightning reads the progress bar's values
+        back from the device after every batch that logged them."""
+        every, step = self.trainer.log_every_n_steps, self._steps_done
+        if every > 0 and step % every == 0:
+            return True
+        if self.trainer.is_last_batch or 0 < self.trainer.max_steps <= self.trainer.global_step:
+            return True
+        readers = (getattr(cb, "reads_logged_values_at", None) for cb in self.trainer.callbacks)
+        return any(reads(step) for reads in readers if reads is not None)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self._steps_done % max(1, self.trainer.log_every_n_steps) == 0:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # of about a minute on two CPU cores.
 DEFAULTS: dict[str, Any] = {
     "epochs": 4,
-    "lr": 3e-3,
+    "lr": 2e-3,
     "batch_size": 128,
     "width": 32,
     "feature_dim": 128,

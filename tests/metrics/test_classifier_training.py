@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
+from torch.utils.data import DataLoader
 
+from gan_lightning.data import FashionMNISTDataModule, MNISTDataModule
 from gan_lightning.evaluate import main as evaluate_main
 from gan_lightning.files import CACHE_ENV
 from gan_lightning.metrics import classifier_training
@@ -80,3 +83,15 @@ def test_first_run_on_an_unlabelled_folder_trains_a_rotation_net(compose_cfg, tm
     nets = list((tmp_path / "feature_nets").glob("image_folder-*-rotation.pt"))
     assert len(nets) == 1
     assert {"val/fid", "val/kid"} <= set(read_events(out / "tensorboard").Tags()["scalars"])
+
+
+@pytest.mark.parametrize("module", [MNISTDataModule, FashionMNISTDataModule])
+@pytest.mark.parametrize("classes", [None, [1, 3]])
+def test_split_tensors_are_the_transformed_samples(mnist_root, module, classes):
+    """The training set as one tensor: torchvision's pixel array converted at once gives what the
+    per-sample transform gives, bit for bit (and a subset of classes goes through the transform)."""
+    dataset = module(root=mnist_root, classes=classes).load_split("train")
+    x, y = classifier_training.split_tensors(dataset)
+    expected_x, expected_y = next(iter(DataLoader(dataset, batch_size=len(dataset))))
+    assert x.dtype == torch.float32 and y.dtype == torch.long
+    assert torch.equal(x, expected_x) and torch.equal(y, expected_y)
