@@ -32,10 +32,12 @@ log = logging.getLogger(__name__)
 
 # What `python -m gan_lightning.classifier` uses (conf/classifier.yaml); automatic training uses these.
 # The batch is the classifier's own (the run's data.batch_size is the GAN's). A stride-2 first
-# convolution and the training set held as one tensor make the first run's classifier of MNIST a matter
-# of about a minute on two CPU cores.
+# convolution (a quarter of the operations) and the training set held as one tensor make the first run's
+# MNIST classifier take about 75 s on two CPU cores (3 epochs of batch 64 at full resolution through the
+# per-sample loader: about 4 minutes) at the same accuracy (MNIST 99.4-99.5%, Fashion-MNIST 91.7%,
+# CIFAR-10 JPEG copy 75.8%).
 DEFAULTS: dict[str, Any] = {
-    "epochs": 4,
+    "epochs": 5,
     "lr": 2e-3,
     "batch_size": 128,
     "width": 32,
