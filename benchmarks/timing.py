@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_module
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
-from gan_lightning.config import as_plain, build
+from gan_lightning.config import DataFacts, build_model
 from gan_lightning.core import AdversarialModule
 from gan_lightning.steps import register_resolvers
 
@@ -51,10 +51,8 @@ def model_from_config(overrides: list[str], shape: tuple[int, int, int]) -> Adve
     register_resolvers()
     with initialize_config_module(config_module="gan_lightning.conf", version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
-    return build(
-        cfg.model, data_shape=list(shape), num_classes=None, classes=None, tanh_output=True,
-        optimizer=as_plain(cfg.optimizer), scheduler=None, augment=as_plain(cfg.get("augment")), data=None,
-    )  # fmt: skip
+    cfg.scheduler = None
+    return build_model(cfg, DataFacts(tuple(shape)))
 
 
 def synthetic_batch(

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import get_object
 from omegaconf import OmegaConf
 
 from gan_lightning.config import build
 from gan_lightning.errors import ConfigError
+from gan_lightning.models import family_for_checkpoint
 
 
 def read_checkpoint(path: str | Path, key: str = "ckpt") -> dict[str, Any]:
@@ -63,9 +63,11 @@ def check_resumable(model: torch.nn.Module, path: str | Path) -> None:
 def load_model(path: str | Path, device: torch.device | str = "cpu"):
     """Rebuild the LightningModule saved in ``path`` with its weights, in eval mode on ``device``."""
     checkpoint = read_checkpoint(path)
-    model_class = get_object(checkpoint.get("model_class", "gan_lightning.models.GAN"))
+    model_class, options = family_for_checkpoint(
+        checkpoint.get("model_class"), checkpoint["hyper_parameters"]
+    )
     try:
-        model = model_class(**checkpoint["hyper_parameters"])
+        model = model_class(**options)
         model.load_state_dict(checkpoint["state_dict"])
     except (TypeError, RuntimeError) as err:
         raise ConfigError(f"ckpt={path} does not fit {model_class.__name__}: {err}") from err

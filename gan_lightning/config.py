@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lightning.errors import ConfigError
+from gan_lightning.models import FAMILIES
 
 
 def build(node: DictConfig, **extra: Any) -> Any:
@@ -21,6 +24,60 @@ def build(node: DictConfig, **extra: Any) -> Any:
     kwargs = OmegaConf.to_container(node, resolve=True)
     target = get_object(kwargs.pop("_target_"))
     return target(**kwargs, **extra)
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What a family reads of its data (:meth:`~gan_lightning.core.AdversarialModule.data_options`), for
+    building a model without a datamodule (benchmarks, tests): the attributes of the datamodules."""
+
+    data_shape: tuple[int, ...]
+    num_classes: int | None = None
+    classes: list[int] | None = field(default=None)
+    is_image: bool = True
+
+
+def build_model(cfg: DictConfig, data: Any) -> Any:
+    """The model of a composed run config: its family (``model._target_``) with the options it takes from
+    ``data`` (a set-up datamodule or :class:`DataFacts`), the optimizer, scheduler and augment groups,
+    and the data config, recorded so that ``sample`` and ``evaluate`` find the dataset again."""
+    family = get_object(cfg.model._target_)
+    check_family_options(family, cfg.model.keys())
+    return build(
+        cfg.model,
+        **family.data_options(data),
+        optimizer=as_plain(cfg.optimizer),
+        scheduler=as_plain(cfg.get("scheduler")),
+        augment=as_plain(cfg.get("augment")),
+        data=as_plain(cfg.get("data")),
+    )
+
+
+def family_options(family: type) -> set[str]:
+    """The options a family's constructor takes: its own and those of every class it builds on (the
+    core's included), as the ``__init__`` signatures along its class hierarchy name them."""
+    names: set[str] = set()
+    for cls in family.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None or cls.__module__.startswith(("pytorch_lightning", "lightning", "torch")):
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return names - {"self"}
+
+
+def check_family_options(family: type, keys: Any) -> None:
+    """Fail before any work when the model config sets an option its family does not take, saying
+    which families take it."""
+    unknown = sorted(set(keys) - family_options(family) - {"_target_"})
+    if not unknown:
+        return
+    takers = sorted({cls.__name__ for cls in FAMILIES.values() if set(unknown) <= family_options(cls)})
+    hint = f" It is an option of {', '.join(takers)}." if takers else ""
+    raise ConfigError(
+        f"model.{', model.'.join(unknown)}: not an option of {family.__name__}.{hint} Choose the model "
+        "config of the family you mean (model=stylegan2, model=stylegan, model=cyclegan ...), or drop it."
+    )
 
 
 def as_plain(node: DictConfig | None) -> Any:

@@ -1,7 +1,9 @@
-"""Writing files so that a crash never leaves a half-written one behind."""
+"""Files: where derived ones go, their content digests, and writing them so that a crash never leaves a
+half-written one behind."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +18,15 @@ def cache_root(data_root: str | Path) -> Path:
     """Where derived files go (trained classifiers, cached real statistics): ``$GAN_CACHE_DIR`` when
     set (e.g. when the data root is read-only), else the data root itself."""
     return Path(os.environ.get(CACHE_ENV) or data_root).expanduser()
+
+
+def file_digest(path: str | Path, length: int = 10) -> str:
+    """A short content hash, so that cached statistics follow the weights they were made with."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:length]
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:

@@ -37,7 +37,10 @@ def learning_rate(group: str) -> str:
     return f"lr/{group[0]}"
 
 
-LOSSES = (D_LOSS, G_LOSS)
+MAIN_LOSSES = (
+    D_LOSS,
+    G_LOSS,
+)  # the two losses every family logs (the registry of losses: gan_lightning.losses.LOSSES)
 D_OUTPUTS = (D_REAL, D_FAKE_BEFORE_D_STEP, D_FAKE_AFTER_D_STEP)
 
 # The losses of lazy regularization phases (their weight and interval included).

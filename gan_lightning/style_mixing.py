@@ -13,7 +13,7 @@ from torch import Tensor
 
 from gan_lightning.errors import ConfigError
 
-GROUPS = ("coarse", "middle", "fine")
+STYLE_RANGES = ("coarse", "middle", "fine")  # the layer ranges of a style-mixing figure
 
 
 @torch.no_grad()
@@ -53,7 +53,7 @@ def style_mixing_figure(
     row_images, column_images = render(w_rows), render(w_columns)
     blank = torch.ones_like(row_images[:1])
     cells = [blank, *column_images.split(1)]
-    for group in GROUPS:
+    for group in STYLE_RANGES:
         chosen = list(ranges[group])
         for r in range(rows):
             ws = w_rows[r : r + 1, None].repeat(columns, generator.num_ws, 1)

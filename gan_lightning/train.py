@@ -17,7 +17,7 @@ from pytorch_lightning.callbacks import ProgressBar
 
 from gan_lightning.callbacks.hparams import HParamsSummary
 from gan_lightning.checkpoints import check_resumable
-from gan_lightning.config import as_plain, build, check_model_data, check_run
+from gan_lightning.config import as_plain, build, build_model, check_model_data, check_run
 from gan_lightning.devices import configure_cuda
 from gan_lightning.errors import ConfigError, DatasetNotFoundError, StorageError
 from gan_lightning.metrics.classifier_training import ensure_feature_net
@@ -44,17 +44,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     metrics = cfg.get("metrics") or {}
     if metrics.get("train_classifier") and metrics.get("extractor") in ("auto", "classifier"):
         ensure_feature_net(as_plain(cfg.data), cfg.trainer.accelerator)  # the first run measures itself
-    model = build(
-        cfg.model,
-        data_shape=list(datamodule.data_shape),
-        num_classes=datamodule.num_classes,
-        classes=datamodule.classes,
-        tanh_output=datamodule.is_image,
-        optimizer=as_plain(cfg.optimizer),
-        scheduler=as_plain(cfg.get("scheduler")),
-        augment=as_plain(cfg.get("augment")),
-        data=as_plain(cfg.data),
-    )
+    model = build_model(cfg, datamodule)
     if cfg.ckpt_path:
         check_resumable(model, cfg.ckpt_path)
     if cfg.init_from:

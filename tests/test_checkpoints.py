@@ -4,6 +4,7 @@ an MLP GAN and a conv cGAN (z_dim 8, tiny widths) trained 2 steps on tiny MNIST-
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import torch
 
 from gan_lightning.checkpoints import load_model
 from gan_lightning.evaluate import main as evaluate_main
+from gan_lightning.models import StyleGAN, StyleGAN2, UnpairedTranslation
 from gan_lightning.sample import main as sample_main
 from gan_lightning.train import train
 from tests.eval_helpers import run_main, single_thread, tiny_classifier, tiny_data_root
-from tests.helpers import QUICK
+from tests.helpers import QUICK, QUICK_RUN, QUICK_TRANSLATION
 
 V0_1 = Path(__file__).parent / "fixtures" / "v0.1"
 # The options those checkpoints were trained with (their .hydra/config.yaml).
@@ -84,3 +86,67 @@ def test_init_from_a_v0_1_checkpoint(compose_cfg, mnist_root, tmp_path, name):
     assert weights
     for key in weights:
         torch.testing.assert_close(new[key], old[key], atol=1e-6, rtol=0, msg=key)
+
+
+# --- checkpoints of the style-based and translation families from before they had their own classes ---
+
+PRE_SPLIT = Path(__file__).parent / "fixtures" / "pre_split"
+STYLE_SMALL = (
+    "generator.channel_base=256",
+    "generator.channel_max=32",
+    "generator.w_dim=32",
+    "generator.mapping_layers=2",
+    "discriminator.channel_base=256",
+    "discriminator.channel_max=32",
+)
+# The options those checkpoints were trained with, 3 generator steps from seed=0 on one thread, by the
+# tree of commit 5d4a9cb (where `gan_lightning.models.GAN` served StyleGAN and StyleGAN2 as well).
+PRE_SPLIT_OPTIONS = {
+    "stylegan2": ("model=stylegan2", *(f"model.networks.stylegan2.{o}" for o in STYLE_SMALL),
+                  "model.r1_every=2", "model.pl_every=2", *QUICK_RUN),
+    "stylegan": ("model=stylegan", *(f"model.networks.stylegan.{o}" for o in STYLE_SMALL),
+                 "model.progressive.stable_steps=1", "model.progressive.fade_steps=2",
+                 "model.progressive.total_steps=8", *QUICK_RUN),
+    "cyclegan": ("model=cyclegan", *QUICK_TRANSLATION, "model.pool_size=4"),
+}  # fmt: skip
+PRE_SPLIT_FAMILY = {"stylegan2": StyleGAN2, "stylegan": StyleGAN, "cyclegan": UnpairedTranslation}
+
+
+@pytest.mark.parametrize("name", sorted(PRE_SPLIT_OPTIONS))
+def test_a_pre_split_checkpoint_loads_as_its_family_and_samples_as_then(name):
+    model = load_model(PRE_SPLIT / f"{name}.ckpt")
+    assert type(model) is PRE_SPLIT_FAMILY[name]
+    expected = torch.load(PRE_SPLIT / f"{name}_samples_seed0.pt", weights_only=True)
+    rng = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        if name == "cyclegan":
+            images = torch.rand(2, 3, 32, 32, generator=rng) * 2 - 1
+            torch.testing.assert_close(images, expected["inputs"])
+            got = model.translate(images, "a2b")
+        else:
+            got = model.generate(model.sample_inputs(4, rng))
+    torch.testing.assert_close(got, expected["outputs"], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(PRE_SPLIT_OPTIONS))
+def test_a_pre_split_checkpoint_resumes_to_the_same_weights(compose_cfg, mnist_root, two_domains, name):
+    data = f"data.path={two_domains}" if name == "cyclegan" else f"data.root={mnist_root}"
+    cfg = compose_cfg(
+        *PRE_SPLIT_OPTIONS[name], data, "seed=0", "metrics=none", "logger=none", "trainer.max_steps=5",
+        f"ckpt_path={PRE_SPLIT / f'{name}.ckpt'}",
+    )  # fmt: skip
+    out = Path(cfg.paths.output_dir)
+    train(cfg, out)
+    state = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)[
+        "state_dict"
+    ]
+    assert int(state["generator_step"]) == 5
+    assert state_digest(state) == (PRE_SPLIT / f"{name}_resumed_digest.txt").read_text().strip()
+
+
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        digest.update(key.encode())
+        digest.update(state[key].cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -16,9 +16,8 @@ import torch
 
 from gan_lightning.checkpoints import load_datamodule, load_model
 from gan_lightning.evaluate import main
-from gan_lightning.files import CACHE_ENV
+from gan_lightning.files import CACHE_ENV, file_digest
 from gan_lightning.metrics.classifier_net import load_classifier
-from gan_lightning.metrics.extractors import file_digest
 from gan_lightning.metrics.toy import mode_coverage
 from gan_lightning.sampling import cycle_labels, generate_batches
 from tests.eval_helpers import cli, run_main, single_thread, tiny_checkpoint, tiny_classifier, tiny_data_root

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
+from gan_lightning.errors import ConfigError
+from gan_lightning.models import GAN
 from gan_lightning.steps import optimizer_steps_per_batch, register_resolvers, to_optimizer_steps
+
+ADAM = {"_target_": "torch.optim.Adam", "_partial_": True, "lr_g": 1e-3, "lr_d": 1e-3}
 
 
 @pytest.mark.parametrize("per_batch", [1, 2, 5])
@@ -68,3 +72,15 @@ def test_register_is_idempotent() -> None:
     assert OmegaConf.has_resolver("optimizer_steps")
     resolved = OmegaConf.to_container(_cfg(2, max_steps=3), resolve=True)
     assert resolved["trainer"]["max_steps"] == 9
+
+
+@pytest.mark.parametrize("model", [{"r1_gamma": 1.0, "r1_every": 16}, {"pl_weight": 2.0}])
+def test_lazy_regularizers_are_refused_with_the_generator_step_option(model: dict) -> None:
+    with pytest.raises(ConfigError, match="every_n_steps"):
+        optimizer_steps_per_batch(OmegaConf.create({"model": model}))
+
+
+def test_agrees_with_the_phases_of_the_built_model() -> None:
+    cfg = OmegaConf.create({"model": {"n_critic": 3, "r1_gamma": 1.0, "r1_every": 1}})
+    model = GAN((2,), arch="mlp", optimizer=ADAM, n_critic=3, r1_gamma=1.0, r1_every=1)
+    assert to_optimizer_steps(10, optimizer_steps_per_batch(cfg)) == model.optimizer_steps_for(10)

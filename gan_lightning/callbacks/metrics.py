@@ -69,7 +69,7 @@ class GANMetrics(PeriodicEvaluation):
         self.seed = seed
         self.save_best = save_best
         self.at_start = at_start
-        self.train_classifier = train_classifier
+        del train_classifier  # the training command reads it from the config, before the run
         self.evaluator = None
         self.protocol: Protocol | None = None
         self.toy = False

@@ -22,9 +22,12 @@ from pytorch_lightning.loggers import TensorBoardLogger  # noqa: E402
 from pytorch_lightning.utilities import rank_zero_only  # noqa: E402
 from torchvision.utils import make_grid, save_image  # noqa: E402
 
+from gan_lightning.callbacks.periodic import PeriodicEvaluation  # noqa: E402
 
-class SampleGrid(pl.Callback):
-    """Every ``every_n_steps`` generator steps (and at the end), draw G(fixed z) and save it.
+
+class SampleGrid(PeriodicEvaluation):
+    """Every ``every_n_steps`` generator steps (and at the end), draw G(fixed z) and save it (the
+    schedule of :class:`~gan_lightning.callbacks.periodic.PeriodicEvaluation`).
 
     Args:
         every_n_steps: period in generator steps; 0 disables periodic grids (the final one stays).
@@ -56,7 +59,6 @@ class SampleGrid(pl.Callback):
         self.seed = seed
         self.truncation = truncation
         self.inputs: dict[str, torch.Tensor] | None = None
-        self.last_written_step = -1
 
     # --- fixed noise, saved in checkpoints ----------------------------------------------------------
 
@@ -94,15 +96,8 @@ class SampleGrid(pl.Callback):
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_text("samples/protocol", text, 0)
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        step = pl_module.steps_done
-        if self.every_n_steps > 0 and step % self.every_n_steps == 0:
-            self.write(trainer, pl_module, step)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        step = pl_module.steps_done
-        if step != self.last_written_step:
-            self.write(trainer, pl_module, step)
+    def run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        self.write(trainer, pl_module, step)
 
     # --- drawing ------------------------------------------------------------------------------------
 
@@ -119,7 +114,7 @@ class SampleGrid(pl.Callback):
     @rank_zero_only
     def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> Path:
         """Save the grid (or scatter plot) as ``<run dir>/samples/step_XXXXXX.png`` and log it."""
-        self.last_written_step = step
+        self.last_step = step
         out_dir = Path(trainer.default_root_dir) / self.dirname
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"step_{step:07d}.png"

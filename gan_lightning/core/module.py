@@ -78,6 +78,9 @@ class AdversarialModule(pl.LightningModule):
     data_kind: str = "samples"
     #: columns of the sample grid of :meth:`generate`'s output (None: the callback's ``nrow``)
     grid_columns: int | None = None
+    #: whether :meth:`sample_inputs` takes class labels, and the label ids it takes (families with labels)
+    conditional: bool = False
+    classes: list[int] | None = None
 
     def __init__(
         self,
@@ -125,6 +128,11 @@ class AdversarialModule(pl.LightningModule):
 
     # --- what a family provides -------------------------------------------------------------------
 
+    @classmethod
+    def data_options(cls, datamodule: Any) -> dict[str, Any]:
+        """The constructor options this family takes from the (set-up) datamodule, e.g. the data shape."""
+        raise NotImplementedError
+
     def build_phases(self) -> list[Phase]:
         """The training step, in order."""
         raise NotImplementedError
@@ -132,7 +140,7 @@ class AdversarialModule(pl.LightningModule):
     def sample_inputs(
         self,
         n: int,
-        generator: Generator | None = None,
+        rng: Generator | None = None,
         labels: Tensor | None = None,
         truncation: float | None = None,
     ) -> dict[str, Tensor]:

@@ -19,14 +19,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from gan_lightning.files import cache_root
+from gan_lightning.files import cache_root, file_digest
 from gan_lightning.metrics.classifier_net import (
     ClassifierTask,
     DatasetClassifier,
     load_classifier,
     save_classifier,
 )
-from gan_lightning.metrics.extractors import file_digest
 from gan_lightning.metrics.rotation_net import fit_size
 
 DOMAIN_LABELS = {"a": 0, "b": 1}

@@ -12,26 +12,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from gan_lightning.errors import ConfigError
+from gan_lightning.files import file_digest
 from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_path, load_classifier
+from gan_lightning.metrics.rotation_net import load_rotation_features, rotation_features_path
 
 EXTRACTORS = ("classifier", "rotation", "inception")
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
-
-
-def file_digest(path: str | Path, length: int = 10) -> str:
-    """A short content hash, so that cached statistics follow the weights they were made with."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:length]
 
 
 class ClassifierFeatures(nn.Module):
@@ -107,9 +99,7 @@ def build_extractor(
 ) -> nn.Module:
     """The extractor called ``name`` for ``dataset`` (classifier from ``<data_root>/classifiers``, the
     rotation net of an unlabelled folder from ``<data_root>/feature_nets/<stats_name>-rotation.pt``)."""
-    if name == "rotation":  # imported here: rotation_net builds on this module
-        from gan_lightning.metrics.rotation_net import load_rotation_features, rotation_features_path
-
+    if name == "rotation":
         return load_rotation_features(rotation_features_path(data_root, stats_name or dataset))
     if name == "classifier":
         path = classifier_path(data_root, dataset)

@@ -28,14 +28,13 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from gan_lightning.errors import ConfigError
-from gan_lightning.files import cache_root
+from gan_lightning.files import cache_root, file_digest
 from gan_lightning.metrics.classifier_net import (
     ClassifierTask,
     DatasetClassifier,
     load_classifier,
     save_classifier,
 )
-from gan_lightning.metrics.extractors import file_digest
 
 NUM_ROTATIONS = 4
 MIN_STEPS = 80  # epochs=None: enough epochs for this many optimizer steps (at least one epoch)

@@ -61,10 +61,9 @@ class UnpairedTranslation(AdversarialModule):
         pool_size: past translations kept per discriminator (Shrivastava et al. 2017); 0 = no pool.
         r1_gamma: R1 penalty gamma / 2 * E||grad D(x)||^2 on real images of both domains (0 = off).
         data: the data config, recorded so that ``translate`` and ``evaluate`` find the domains again.
-        num_classes, classes, tanh_output: passed by the training command to every family; a
-            translation model has no use for labels.
-        optimizer, scheduler, grad_clip, ema_kimg, ema_rampup, spectral_norm, augment, compile,
-            channels_last: see :class:`~gan_lightning.core.AdversarialModule`.
+        **core: the options every family shares (optimizer, scheduler, grad_clip, ema_kimg, ema_rampup,
+            spectral_norm, augment, compile, channels_last): see
+            :class:`~gan_lightning.core.AdversarialModule`.
     """
 
     groups = {
@@ -91,28 +90,11 @@ class UnpairedTranslation(AdversarialModule):
         pool_size: int = 50,
         r1_gamma: float = 0.0,
         data: dict[str, Any] | None = None,
-        num_classes: int | None = None,
-        classes: Sequence[int] | None = None,
-        tanh_output: bool = True,
-        optimizer: dict[str, Any] | None = None,
-        scheduler: dict[str, Any] | None = None,
-        grad_clip: dict[str, Any] | None = None,
-        ema_kimg: float | None = None,
-        ema_rampup: float | None = None,
-        spectral_norm: str = "none",
-        augment: dict[str, Any] | None = None,
-        compile: bool = False,
-        channels_last: bool = False,
+        **core: Any,
     ) -> None:
         _check_image_shape(data_shape)
-        super().__init__(
-            optimizer=optimizer, scheduler=scheduler, grad_clip=grad_clip, ema_kimg=ema_kimg,
-            ema_rampup=ema_rampup, spectral_norm=spectral_norm, augment=augment, compile=compile,
-            channels_last=channels_last,
-        )  # fmt: skip
-        self.save_hyperparameters(
-            ignore=["compile", "channels_last", "num_classes", "classes", "tanh_output"]
-        )
+        super().__init__(**core)
+        self.save_hyperparameters(ignore=["compile", "channels_last"])  # how to run, not what the model is
         _check_weights(
             adversarial_weight, cycle_weight, identity_weight, feature_matching_weight, pool_size, r1_gamma
         )
@@ -134,15 +116,12 @@ class UnpairedTranslation(AdversarialModule):
         self.finish_networks()
         self._translations: dict[str, Tensor] = {}  # the generator phase's outputs, for D's phase
 
+    @classmethod
+    def data_options(cls, datamodule: Any) -> dict[str, Any]:
+        """What this family takes from the data: the image shape (C, S, S) of both domains."""
+        return {"data_shape": list(datamodule.data_shape)}
+
     # --- the networks -------------------------------------------------------------------------------
-
-    @property
-    def conditional(self) -> bool:
-        return False
-
-    @property
-    def classes(self) -> None:
-        return None
 
     def translator(self, direction: str, ema: bool | None = None) -> nn.Module:
         """``G`` for ``a2b``, ``F`` for ``b2a``: the EMA copy when there is one (unless ``ema=False``)."""
@@ -166,12 +145,12 @@ class UnpairedTranslation(AdversarialModule):
     def sample_inputs(
         self,
         n: int,
-        generator: Generator | None = None,
+        rng: Generator | None = None,
         labels: Tensor | None = None,
         truncation: float | None = None,
     ) -> dict[str, Tensor]:
         """``{"a": (n, C, S, S), "b": (n, C, S, S)}``: n test images of each domain, chosen with
-        ``generator`` from the datamodule of the run (the fixed inputs of the translation grid)."""
+        ``rng`` from the datamodule of the run (the fixed inputs of the translation grid)."""
         if truncation is not None:
             raise ConfigError("truncation applies to noise-to-image models, not to translation.")
         datamodule = self.trainer.datamodule if self._trainer is not None else None
@@ -182,7 +161,7 @@ class UnpairedTranslation(AdversarialModule):
         inputs = {}
         for domain in DOMAINS:
             images = datamodule.domain_images(domain, "test")
-            chosen = torch.randperm(len(images), generator=generator)[: min(n, len(images))]
+            chosen = torch.randperm(len(images), generator=rng)[: min(n, len(images))]
             inputs[domain] = torch.stack([images[int(i)] for i in chosen]).to(self.device)
         return inputs
 

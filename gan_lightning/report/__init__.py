@@ -42,7 +42,7 @@ def build_report(root: Path, out: Path | None = None, stale_after_s: float = 600
     out.mkdir(parents=True, exist_ok=True)
 
     curves = {
-        "Losses": list(log_names.LOSSES),
+        "Losses": list(log_names.MAIN_LOSSES),
         "D(x) and D(G(z))": list(log_names.D_OUTPUTS),
         "Metrics during training": [f"val/{m}" for m in plots.METRICS],
     }

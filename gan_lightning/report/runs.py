@@ -27,7 +27,7 @@ METRICS: dict[str, bool] = {
     "modes_covered": False,
     "high_quality": False,
 }
-CURVES = (*log_names.LOSSES, *log_names.D_OUTPUTS)
+CURVES = (*log_names.MAIN_LOSSES, *log_names.D_OUTPUTS)
 RUN_MARKERS = (".hydra", "tensorboard", "train.log", "checkpoints", "samples")
 ERROR_LINE = re.compile(r"\]\[(?:ERROR|CRITICAL)\] - (.*)")
 REPORT_FILE = re.compile(r"report(\.md|\.csv|_.*\.png)")

@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from gan_lightning import log_names
 from gan_lightning.errors import ConfigError
 from gan_lightning.models import GAN
-from gan_lightning.networks import ARCHITECTURES, MLPDiscriminator
 from gan_lightning.sampling import generate_batches
 from gan_lightning.train import train
 from tests.helpers import QUICK, read_events
+from tests.models.test_stylegan import tiny
 
 ADAM = {"_target_": "torch.optim.Adam", "_partial_": True, "lr_g": 2e-4, "lr_d": 2e-4}
 
@@ -197,33 +196,13 @@ def test_init_networks_copies_only_the_chosen_network(compose_cfg, mnist_root, t
     assert not torch.allclose(state[d_key], source["state_dict"][d_key])
 
 
-# --- the path-length penalty, on a generator with a latent W -----------------------------------------
+# --- the path-length penalty (StyleGAN2) ------------------------------------------------------------
 
 
-class TinyStyleGenerator(nn.Module):
-    """z -> w (mapping) -> images (synthesis): the interface the path-length penalty needs."""
-
-    def __init__(self, z_dim, out_shape, num_classes=None, tanh_output=True, w_dim: int = 8) -> None:
-        super().__init__()
-        self.out_shape = tuple(out_shape)
-        self.map = nn.Sequential(nn.Linear(z_dim, w_dim), nn.LeakyReLU(0.2))
-        self.synth = nn.Linear(w_dim, int(torch.tensor(out_shape).prod()))
-
-    def mapping(self, z, labels=None):
-        return self.map(z)
-
-    def synthesis(self, w):
-        return torch.tanh(self.synth(w)).view(-1, *self.out_shape)
-
-    def forward(self, z, labels=None):
-        return self.synthesis(self.mapping(z, labels))
-
-
-def test_path_length_phase_on_a_generator_with_w(compose_cfg, mnist_root, monkeypatch):
-    monkeypatch.setitem(ARCHITECTURES, "tiny_style", (TinyStyleGenerator, MLPDiscriminator))
+def test_path_length_phase_runs_every_pl_every_steps(compose_cfg, mnist_root):
     out, checkpoint = run(
-        compose_cfg, mnist_root, "model=gan", "model.arch=tiny_style", "model.pl_weight=2.0",
-        "model.pl_every=2", "+model.networks.tiny_style={}", "trainer.log_every_n_steps=1",
+        compose_cfg, mnist_root, "model=stylegan2", *tiny("stylegan2"), "model.r1_gamma=0",
+        "model.pl_every=2", "trainer.log_every_n_steps=1",
     )  # fmt: skip
     assert checkpoint["global_step"] == 3 * 2 + 2  # path length at steps 0 and 2
     assert checkpoint["state_dict"]["path_length_mean"].item() > 0
@@ -237,7 +216,7 @@ def test_path_length_phase_on_a_generator_with_w(compose_cfg, mnist_root, monkey
     ("overrides", "message"),
     [
         (("model.r1_gamma=-1",), "model.r1_gamma must be >= 0"),
-        (("model.pl_weight=1",), "path-length penalty needs a generator with a latent W"),
+        (("+model.pl_weight=1",), "model.pl_weight: not an option of GAN. It is an option of StyleGAN2"),
         (("model.ema_kimg=0",), "model.ema_kimg .* must be positive"),
         (("model.r1_every=0",), "model.r1_every must be a positive integer"),
         (("model.spectral_norm=generator",), "model.spectral_norm must be one of none, discriminator, both"),

@@ -19,7 +19,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader, TensorDataset
 
-from gan_lightning.config import as_plain, build
+from gan_lightning.config import DataFacts, build_model
 
 STEPS = 4
 HOST_READS = {
@@ -117,22 +117,19 @@ def optimizer_steps_excluded(mode: HostReads):
             handle.remove()
 
 
-def build_model(overrides: list[str], shape: tuple[int, ...]):
+def model_of(overrides: list[str], shape: tuple[int, ...]):
     with initialize_config_module(config_module="gan_lightning.conf", version_base="1.3"):
         cfg = compose(config_name="train", overrides=[*overrides, f"trainer.max_steps={STEPS}"])
     labelled = cfg.model.get("conditional", False)
-    return build(
-        cfg.model, data_shape=list(shape), num_classes=10 if labelled else None,
-        classes=list(range(10)) if labelled else None, tanh_output=True, optimizer=as_plain(cfg.optimizer),
-        scheduler=as_plain(cfg.get("scheduler")), augment=as_plain(cfg.get("augment")), data=None,
-    )  # fmt: skip
+    classes = list(range(10)) if labelled else None
+    return build_model(cfg, DataFacts(tuple(shape), 10 if labelled else None, classes))
 
 
 def train_watched(family: str, device: str, steps: int = STEPS) -> list[str]:
     """Train ``steps`` generator steps of ``family``; the host reads seen inside its training steps."""
     overrides, shape, two_domains = FAMILIES[family]
     torch.manual_seed(0)
-    model = build_model(overrides, shape)
+    model = model_of(overrides, shape)
     n = 4 * (steps + 1)
     images = torch.rand(n, *shape) * 2 - 1
     second = torch.rand(n, *shape) * 2 - 1 if two_domains else torch.arange(n) % 10

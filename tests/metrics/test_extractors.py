@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from gan_lightning.errors import ConfigError
+from gan_lightning.files import file_digest
 from gan_lightning.metrics.classifier_net import DatasetClassifier, save_classifier
 from gan_lightning.metrics.extractors import (
     INCEPTION_URL,
     ClassifierFeatures,
     InceptionFeatures,
     build_extractor,
-    file_digest,
     resolve_inception_weights,
 )
 

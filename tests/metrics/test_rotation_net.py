@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from gan_lightning.errors import ConfigError
+from gan_lightning.files import file_digest
 from gan_lightning.metrics.classifier_net import DatasetClassifier, save_classifier
 from gan_lightning.metrics.evaluator import SampleEvaluator
-from gan_lightning.metrics.extractors import file_digest
 from gan_lightning.metrics.rotation_net import (
     RotationFeatures,
     held_out_split,

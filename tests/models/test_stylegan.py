@@ -12,7 +12,7 @@ from PIL import Image
 
 from gan_lightning.checkpoints import load_model
 from gan_lightning.errors import ConfigError
-from gan_lightning.models import GAN
+from gan_lightning.models import StyleGAN2
 from gan_lightning.train import train
 from tests.helpers import QUICK, read_events
 from tests.test_cli import cli
@@ -29,10 +29,10 @@ def tiny(model: str) -> tuple[str, ...]:
     return tuple(f"model.networks.{model}.{net}.{k}={v}" for net, keys in parts for k, v in keys.items())
 
 
-def stylegan2(**options) -> GAN:
+def stylegan2(**options) -> StyleGAN2:
     torch.manual_seed(0)
     networks = {"stylegan2": {"generator": SMALL, "discriminator": {"channel_base": 256, "channel_max": 32}}}
-    return GAN(
+    return StyleGAN2(
         data_shape=(1, 28, 28), arch="stylegan2", networks=networks, z_dim=16, optimizer=ADAM, **options
     )
 
@@ -50,11 +50,12 @@ def run(compose_cfg, model: str, *overrides: str):
 @pytest.mark.parametrize("model", ["stylegan2", "stylegan"])
 def test_stylegans_train_on_fashion_mnist(compose_cfg, mnist_root, model):
     overrides = (
-        ["model.progressive.stable_steps=1", "model.progressive.fade_steps=1"] if model == "stylegan" else []
-    )
+        ["model.progressive.stable_steps=1", "model.progressive.fade_steps=1"] if model == "stylegan"
+        else ["model.pl_every=2"]
+    )  # fmt: skip
     cfg, out = run(
         compose_cfg, model, "data=fashion_mnist", f"data.root={mnist_root}", "trainer.max_steps=4",
-        "model.r1_every=2", "model.pl_every=2", *overrides,
+        "model.r1_every=2", *overrides,
     )  # fmt: skip
     assert list(cfg.optimizer.betas) == [0.0, 0.99]
     state = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
@@ -127,12 +128,17 @@ def test_truncation_in_w_psi_zero_is_the_average_image_and_one_is_off():
 @pytest.mark.parametrize(
     ("model", "options", "match"),
     [
-        ("dcgan", ("model.style_mixing=0.9",), "mapping network"),
+        (
+            "dcgan",
+            ("+model.style_mixing=0.9",),
+            "not an option of GAN. It is an option of StyleGAN, StyleGAN2",
+        ),
         (
             "stylegan2",
-            ("+model.progressive.stable_steps=5", "+model.progressive.fade_steps=5"),
-            "does not grow",
+            ("+model.progressive.stable_steps=5",),
+            "not an option of StyleGAN2. It is an option of StyleGAN",
         ),
+        ("stylegan2", ("model.arch=conv",), "needs style-based networks"),
         ("stylegan", ("trainer.max_steps=100",), "only at generator step 4000"),
     ],
 )
