@@ -122,8 +122,8 @@ class GAN(AdversarialModule):
     def check_arch(self, arch: str) -> None:
         if arch not in self.architectures:
             raise ConfigError(
-                f"model.arch={arch}: {type(self).__name__} trains the architectures "
-                f"{', '.join(self.architectures)}. The style-based networks come with their own training "
+                f"Unknown architecture for {type(self).__name__}: model.arch={arch}. It trains "
+                f"{', '.join(self.architectures)}; the style-based networks come with their own training "
                 "step: use model=stylegan2 or model=stylegan."
             )
 
