@@ -145,3 +145,28 @@ def load_classifier(path: str | Path, dataset: str | None = None) -> tuple[Datas
     net.load_state_dict(payload["state_dict"])
     net.eval().requires_grad_(False)
     return net, {k: v for k, v in payload.items() if k != "state_dict"}
+
+
+def fit_size(images: Tensor, size: int) -> Tensor:
+    """images (N, C, H, W) -> (N, C, size, size), antialiased bilinear; unchanged when already that size."""
+    if images.shape[-2:] == (size, size):
+        return images
+    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+class ResizedFeatures(nn.Module):
+    """Images (N, C, S, S) in [-1, 1] -> a trained net's features (N, feature_dim) (penultimate layer).
+
+    Images whose side differs from the net's input size are resized to it first (antialiased
+    bilinear), as in training. ``tag`` identifies the extractor in cache keys and metric protocols.
+    """
+
+    def __init__(self, net: DatasetClassifier, tag: str) -> None:
+        super().__init__()
+        self.net = net.eval().requires_grad_(False)
+        self.num_features = net.config["feature_dim"]
+        self.size = int(net.config["in_shape"][-1])
+        self.tag = tag
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net.features(fit_size(images.float(), self.size))

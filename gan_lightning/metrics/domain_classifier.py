@@ -16,17 +16,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from gan_lightning.files import cache_root, file_digest
-from gan_lightning.metrics.classifier_net import (
-    ClassifierTask,
-    DatasetClassifier,
-    load_classifier,
-    save_classifier,
-)
-from gan_lightning.metrics.rotation_net import fit_size
+from gan_lightning.metrics import classifier_net as nets
 
 DOMAIN_LABELS = {"a": 0, "b": 1}
 
@@ -42,19 +36,9 @@ def stack_images(dataset: Dataset) -> Tensor:
     return torch.stack([item[0] if isinstance(item, tuple | list) else item for item in items])
 
 
-class DomainFeatures(nn.Module):
+class DomainFeatures(nets.ResizedFeatures):
     """Images (N, C, S, S) in [-1, 1] -> domain-classifier features (N, feature_dim), resized to the
     net's input size; :meth:`features_and_predictions` also gives the predicted domain (0 = A, 1 = B)."""
-
-    def __init__(self, net: DatasetClassifier, tag: str) -> None:
-        super().__init__()
-        self.net = net.eval().requires_grad_(False)
-        self.num_features = net.config["feature_dim"]
-        self.size = int(net.config["in_shape"][-1])
-        self.tag = tag
-
-    def forward(self, images: Tensor) -> Tensor:
-        return self.net.features(fit_size(images.float(), self.size))
 
     def features_and_predictions(self, images: Tensor) -> tuple[Tensor, Tensor]:
         features = self(images)
@@ -72,14 +56,14 @@ def train_domain_classifier(
     accelerator: str = "auto",
     progress: bool = False,
     seed: int = 0,
-) -> tuple[DatasetClassifier, float]:
+) -> tuple[nets.DatasetClassifier, float]:
     """Train A-vs-B on ``images[split][domain]`` ((N, C, S, S) in [-1, 1]; splits ``train`` and
     ``test``); return the net (CPU, eval mode, frozen) and its test accuracy in [0, 1] (chance 0.5).
     Random horizontal flips in training; the caller's random streams are untouched."""
 
     def labelled(split: str) -> TensorDataset:
         parts = images[split]
-        x = torch.cat([fit_size(parts[d], min(parts[d].shape[-1], max_size)) for d in DOMAIN_LABELS])
+        x = torch.cat([nets.fit_size(parts[d], min(parts[d].shape[-1], max_size)) for d in DOMAIN_LABELS])
         y = torch.cat([torch.full((len(parts[d]),), label) for d, label in DOMAIN_LABELS.items()])
         return TensorDataset(x, y)
 
@@ -102,7 +86,7 @@ def train_domain_classifier(
     return task.net.cpu().eval().requires_grad_(False), float(result[0]["test/accuracy"])
 
 
-class _FlipTask(ClassifierTask):
+class _FlipTask(nets.ClassifierTask):
     """:class:`ClassifierTask` with random horizontal flips of the training batches."""
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
@@ -125,6 +109,6 @@ def load_or_train_domain_features(
             for split in ("train", "test")
         }
         net, accuracy = train_domain_classifier(images, accelerator=accelerator, **train)
-        save_classifier(net, path, f"{datamodule.stats_name}-domains", accuracy)
-    net, meta = load_classifier(path)
+        nets.save_classifier(net, path, f"{datamodule.stats_name}-domains", accuracy)
+    net, meta = nets.load_classifier(path)
     return DomainFeatures(net, tag=f"domains-{file_digest(path)}"), {**meta, "trained_now": trained_now}

@@ -23,8 +23,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from gan_lightning.errors import ConfigError
@@ -32,6 +31,8 @@ from gan_lightning.files import cache_root, file_digest
 from gan_lightning.metrics.classifier_net import (
     ClassifierTask,
     DatasetClassifier,
+    ResizedFeatures,
+    fit_size,
     load_classifier,
     save_classifier,
 )
@@ -57,13 +58,6 @@ def rotate_batch(images: Tensor) -> tuple[Tensor, Tensor]:
     rotated = torch.cat([torch.rot90(images, k, dims=(2, 3)) for k in range(NUM_ROTATIONS)])
     targets = torch.arange(NUM_ROTATIONS, device=images.device).repeat_interleave(images.size(0))
     return rotated, targets
-
-
-def fit_size(images: Tensor, size: int) -> Tensor:
-    """images (N, C, H, W) -> (N, C, size, size), antialiased bilinear; unchanged when already that size."""
-    if images.shape[-2:] == (size, size):
-        return images
-    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
 
 def held_out_split(n: int, fraction: float = 0.1, seed: int = 0) -> tuple[list[int], list[int]]:
@@ -147,22 +141,8 @@ def train_rotation_net(
     return task.net.cpu().eval().requires_grad_(False), accuracy
 
 
-class RotationFeatures(nn.Module):
-    """Images (N, C, S, S) in [-1, 1] -> rotation-net features (N, feature_dim) (penultimate layer).
-
-    Images whose side differs from the net's input size are resized to it first (antialiased
-    bilinear), as in training. ``tag`` identifies the extractor in cache keys and metric protocols.
-    """
-
-    def __init__(self, net: DatasetClassifier, tag: str) -> None:
-        super().__init__()
-        self.net = net.eval().requires_grad_(False)
-        self.num_features = net.config["feature_dim"]
-        self.size = int(net.config["in_shape"][-1])
-        self.tag = tag
-
-    def forward(self, images: Tensor) -> Tensor:
-        return self.net.features(fit_size(images.float(), self.size))
+class RotationFeatures(ResizedFeatures):
+    """The rotation net's features (N, feature_dim) of images (N, C, S, S) in [-1, 1], resized to fit."""
 
 
 def load_rotation_features(path: str | Path) -> RotationFeatures:

@@ -162,22 +162,23 @@ class GAN(AdversarialModule):
         labels: Tensor | None = None,
         truncation: float | None = None,
     ) -> dict[str, Tensor]:
-        """``{"z": (n, z_dim)[, "labels": (n,)]}`` on the model's device. The noise is drawn where the
-        random-number generator ``rng`` lives (a CPU one gives the same samples on any device).
-
-        ``truncation``: a threshold beyond which latent coordinates are redrawn (BigGAN's trick, > 0)."""
-        z = sample_noise(self.hparams.noise, n, self.hparams.z_dim, self._drawn_on(rng), rng, truncation)
-        return self._with_labels({"z": z.to(self.device)}, labels)
-
-    def _drawn_on(self, rng: Generator | None) -> torch.device:
-        return rng.device if rng is not None else self.device
-
-    def _with_labels(self, inputs: dict[str, Tensor], labels: Tensor | None) -> dict[str, Tensor]:
+        """``{"z": (n, z_dim)[, "labels": (n,)][, "truncation": psi]}`` on the model's device. The noise is
+        drawn where the random-number generator ``rng`` lives (a CPU one gives the same samples on any
+        device). ``truncation``: see :meth:`truncation_inputs`."""
+        z_threshold, extra = self.truncation_inputs(truncation)
+        where = rng.device if rng is not None else self.device
+        z = sample_noise(self.hparams.noise, n, self.hparams.z_dim, where, rng, z_threshold)
+        inputs = {"z": z.to(self.device), **extra}
         if self.conditional:
             if labels is None:
                 raise ValueError("A conditional model needs labels to sample.")
             inputs["labels"] = labels.to(self.device)
         return inputs
+
+    def truncation_inputs(self, truncation: float | None) -> tuple[float | None, dict[str, Tensor]]:
+        """(threshold for z, extra inputs) of a truncation: here a threshold beyond which latent
+        coordinates are redrawn (BigGAN's trick, > 0)."""
+        return truncation, {}
 
     def generate(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
         """Samples of :meth:`sample_inputs`' inputs, by the EMA generator unless ``ema=False``."""

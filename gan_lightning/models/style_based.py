@@ -17,7 +17,6 @@ from torch import Generator, Tensor
 
 from gan_lightning.errors import ConfigError
 from gan_lightning.models.gan import GAN
-from gan_lightning.noise import sample_noise
 
 
 class StyleBasedGAN(GAN):
@@ -49,27 +48,17 @@ class StyleBasedGAN(GAN):
 
     # --- sampling interface -------------------------------------------------------------------------
 
-    def sample_inputs(
-        self,
-        n: int,
-        rng: Generator | None = None,
-        labels: Tensor | None = None,
-        truncation: float | None = None,
-    ) -> dict[str, Tensor]:
-        """``{"z": (n, z_dim)[, "labels": (n,)][, "truncation": psi]}`` on the model's device, the noise
-        drawn with the random-number generator ``rng``. ``truncation``: psi in [0, 1] of the
-        truncation trick in W (``w_avg + psi (w - w_avg)``, Karras et al. 2019; 1 = off, 0 = the average
-        image)."""
-        if truncation is not None and not 0.0 <= truncation <= 1.0:
+    def truncation_inputs(self, truncation: float | None) -> tuple[float | None, dict[str, Tensor]]:
+        """The truncation trick in W (Karras et al. 2019): psi in [0, 1] (``w_avg + psi (w - w_avg)``;
+        1 = off, 0 = the average image), passed to :meth:`generate` as ``inputs["truncation"]``."""
+        if truncation is None:
+            return None, {}
+        if not 0.0 <= truncation <= 1.0:
             raise ConfigError(
                 f"truncation={truncation}: this model truncates in W, with psi in [0, 1] (1 = off, 0 = the "
                 "average image)."
             )
-        z = sample_noise(self.hparams.noise, n, self.hparams.z_dim, self._drawn_on(rng), rng)
-        inputs = {"z": z.to(self.device)}
-        if truncation is not None:
-            inputs["truncation"] = torch.tensor(float(truncation))
-        return self._with_labels(inputs, labels)
+        return None, {"truncation": torch.tensor(float(truncation))}
 
     def generate(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
         """Images of :meth:`sample_inputs`' inputs, or of ``{"w": (n, w_dim) or (n, num_ws, w_dim)}``.
