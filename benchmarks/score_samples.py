@@ -19,7 +19,7 @@ import os
 import torch
 
 from gan_lightning.data import MNISTDataModule
-from gan_lightning.metrics.protocol import build_image_evaluator
+from gan_lightning.metrics.protocol import MetricOptions, build_image_evaluator
 
 
 def score(images: torch.Tensor, n: int, extractor: str = "classifier", batch_size: int = 500) -> dict:
@@ -27,9 +27,8 @@ def score(images: torch.Tensor, n: int, extractor: str = "classifier", batch_siz
         raise SystemExit(f"The file holds {len(images)} images, fewer than --n {n}.")
     datamodule = MNISTDataModule(root=os.environ.get("GAN_DATA_DIR", "./data"), batch_size=batch_size)
     datamodule.prepare_data()
-    evaluator, protocol = build_image_evaluator(
-        datamodule, conditional=False, extractor=extractor, metrics=("fid", "kid"), n_samples=n
-    )
+    options = MetricOptions(extractor=extractor, metrics=("fid", "kid"), n_samples=n, batch_size=batch_size)
+    evaluator, protocol = build_image_evaluator(datamodule, conditional=False, options=options)
     evaluator.reset()
     for start in range(0, n, batch_size):
         evaluator.update(images[start : start + batch_size].float())

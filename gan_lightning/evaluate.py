@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_lightning.checkpoints import load_datamodule, load_model, resolve_device
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 from gan_lightning.metrics.classifier_training import ensure_feature_net
-from gan_lightning.metrics.protocol import build_image_evaluator, evaluate_images, evaluate_toy
+from gan_lightning.metrics.protocol import MetricOptions, build_image_evaluator, evaluate_images, evaluate_toy
 from gan_lightning.metrics.toy import TOY_SAMPLES
 from gan_lightning.metrics.translation import build_translation_evaluator
 from gan_lightning.sample import choose_labels
@@ -59,11 +59,12 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule.prepare_data()
     if cfg.train_classifier and cfg.extractor in ("auto", "classifier", "rotation"):
         ensure_feature_net({**model.hparams.data, "root": str(datamodule.root)}, cfg.device)
-    evaluator, protocol = build_image_evaluator(
-        datamodule, model.conditional, cfg.extractor, tuple(OmegaConf.to_container(cfg.metrics)), cfg.n,
-        cfg.reference_split, cfg.inception_weights, cfg.kid_subset_size, cfg.batch_size, device,
+    options = MetricOptions(
+        cfg.extractor, tuple(OmegaConf.to_container(cfg.metrics)), cfg.n, cfg.reference_split,
+        cfg.inception_weights, cfg.kid_subset_size, cfg.batch_size, cfg.seed,
     )  # fmt: skip
-    result.update(evaluate_images(model, evaluator, cfg.n, cfg.batch_size, cfg.seed, ema=cfg.ema))
+    evaluator, protocol = build_image_evaluator(datamodule, model.conditional, options, device)
+    result.update(evaluate_images(model, evaluator, options, ema=cfg.ema))
     result["protocol"] = {**protocol.as_dict(), "generator": generator}
     return result
 

@@ -86,7 +86,7 @@ def metric_names(gan_metrics: GANMetrics | None) -> list[str]:
         if gan_metrics.toy:
             evaluated = ("modes_covered", "high_quality")
         elif gan_metrics.evaluator is not None:
-            evaluated = tuple(n for n in ("fid", "class_acc", "kid") if n in gan_metrics.metrics)
+            evaluated = tuple(n for n in ("fid", "class_acc", "kid") if n in gan_metrics.options.metrics)
         else:
             evaluated = ()
         names += [f"hp/{name}_{kind}" for name in evaluated for kind in ("best", "final")]

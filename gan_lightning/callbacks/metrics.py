@@ -19,7 +19,13 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 from gan_lightning.callbacks.periodic import PeriodicEvaluation
 from gan_lightning.errors import ConfigError
-from gan_lightning.metrics.protocol import Protocol, build_image_evaluator, evaluate_images, evaluate_toy
+from gan_lightning.metrics.protocol import (
+    MetricOptions,
+    Protocol,
+    build_image_evaluator,
+    evaluate_images,
+    evaluate_toy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,44 +38,28 @@ class GANMetrics(PeriodicEvaluation):
     """Evaluate the generator every ``every_n_steps`` generator steps (0: only at the end).
 
     Args:
-        extractor: ``auto``, ``classifier``, ``rotation`` or ``inception``.
-        metrics: image metrics to compute (``class_acc`` only for conditional models).
-        n_samples: generated images per evaluation (and real images, up to the reference set's size).
-        reference_split: real images compared against (``test`` where the dataset has one).
-        inception_weights: local file of the Inception weights (``extractor=inception``).
         save_best: keep ``checkpoints/best.ckpt`` at the lowest FID so far.
         at_start: also evaluate the untrained generator (step 0), as a baseline.
         train_classifier: read by the training command, which trains a missing dataset classifier
             (or rotation net) before the run starts (``classifier_training.ensure_feature_net``).
+        **options: how quality is measured, :class:`~gan_lightning.metrics.protocol.MetricOptions`
+            (extractor, metrics, n_samples, reference_split, inception_weights, kid_subset_size,
+            batch_size, seed), shared with the evaluate command.
     """
 
     def __init__(
         self,
         every_n_steps: int = 1000,
-        extractor: str = "auto",
-        metrics: tuple[str, ...] = ("fid", "kid", "class_acc"),
-        n_samples: int = 10_000,
-        reference_split: str = "test",
-        inception_weights: str | None = None,
-        kid_subset_size: int = 1000,
-        batch_size: int = 500,
-        seed: int = 0,
         save_best: bool = True,
         at_start: bool = False,
         train_classifier: bool = True,
+        **options: Any,
     ) -> None:
+        del train_classifier  # the training command reads it from the config, before the run
         self.every_n_steps = every_n_steps
-        self.extractor = extractor
-        self.metrics = tuple(metrics)
-        self.n_samples = n_samples
-        self.reference_split = reference_split
-        self.inception_weights = inception_weights
-        self.kid_subset_size = kid_subset_size
-        self.batch_size = batch_size
-        self.seed = seed
+        self.options = MetricOptions(**options)
         self.save_best = save_best
         self.at_start = at_start
-        del train_classifier  # the training command reads it from the config, before the run
         self.evaluator = None
         self.protocol: Protocol | None = None
         self.toy = False
@@ -88,20 +78,14 @@ class GANMetrics(PeriodicEvaluation):
             self.evaluator, self.protocol = build_image_evaluator(
                 datamodule,
                 pl_module.conditional,
-                extractor=self.extractor,
-                metrics=self.metrics,
-                n_samples=self.n_samples,
-                reference_split=self.reference_split,
-                inception_weights=self.inception_weights,
-                kid_subset_size=self.kid_subset_size,
-                batch_size=self.batch_size,
+                self.options,
                 device=pl_module.device,
                 rank=trainer.global_rank,
                 world_size=trainer.world_size,
                 barrier=trainer.strategy.barrier,
             )
         except ConfigError as err:
-            if self.extractor != "auto":
+            if self.options.extractor != "auto":
                 raise
             log.warning("Sample-quality metrics are off for this run: %s", err)
             return
@@ -136,12 +120,11 @@ class GANMetrics(PeriodicEvaluation):
         """Evaluate now (on every rank), log on rank 0, keep the best checkpoint."""
         self.last_step = step
         if self.toy:
-            values = evaluate_toy(pl_module, trainer.datamodule, seed=self.seed)
+            values = evaluate_toy(pl_module, trainer.datamodule, seed=self.options.seed)
         elif self.evaluator is not None:
             values = evaluate_images(
-                pl_module, self.evaluator, self.n_samples, self.batch_size, self.seed,
-                trainer.global_rank, trainer.world_size,
-            )  # fmt: skip
+                pl_module, self.evaluator, self.options, trainer.global_rank, trainer.world_size
+            )
         else:
             return {}
         self.history.append({"step": step, **values})
