@@ -7,14 +7,12 @@ accuracy.
 
 from __future__ import annotations
 
-import sys
-
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lightning.config import build
-from gan_lightning.errors import ConfigError, DatasetNotFoundError
+from gan_lightning.errors import ConfigError, exit_on_user_error
 from gan_lightning.metrics.classifier_training import fit_classifier
 
 
@@ -33,11 +31,7 @@ def train_classifier(cfg: DictConfig) -> float:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="classifier")
 def main(cfg: DictConfig) -> float:
-    try:
-        return train_classifier(cfg)
-    except (ConfigError, DatasetNotFoundError) as err:
-        print(f"Error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return exit_on_user_error(train_classifier, cfg)
 
 
 if __name__ == "__main__":

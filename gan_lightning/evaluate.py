@@ -9,14 +9,13 @@ images of class k (the FID of that class, comparable with a model trained on ``d
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lightning.checkpoints import load_datamodule, load_model, resolve_device
-from gan_lightning.errors import ConfigError, DatasetNotFoundError
+from gan_lightning.errors import ConfigError, exit_on_user_error
 from gan_lightning.metrics.classifier_training import ensure_feature_net
 from gan_lightning.metrics.protocol import MetricOptions, build_image_evaluator, evaluate_images, evaluate_toy
 from gan_lightning.metrics.toy import TOY_SAMPLES
@@ -71,11 +70,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path="tool_conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    try:
-        print(json.dumps(evaluate(cfg)))
-    except (ConfigError, DatasetNotFoundError) as err:
-        print(f"Error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    print(json.dumps(exit_on_user_error(evaluate, cfg)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ trained generator instead of its EMA; ``seed=`` makes it repeatable.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import hydra
@@ -20,7 +19,7 @@ from torchvision.utils import save_image
 
 from gan_lightning.callbacks.sample_grid import scatter_figure
 from gan_lightning.checkpoints import load_model, resolve_device
-from gan_lightning.errors import ConfigError
+from gan_lightning.errors import ConfigError, exit_on_user_error
 from gan_lightning.files import atomic_torch_save
 from gan_lightning.sampling import cycle_labels, generate_batches
 from gan_lightning.style_mixing import style_mixing_figure
@@ -117,11 +116,7 @@ def write_samples(cfg: DictConfig) -> Path:
 
 @hydra.main(version_base="1.3", config_path="tool_conf", config_name="sample")
 def main(cfg: DictConfig) -> None:
-    try:
-        write_samples(cfg)
-    except ConfigError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    exit_on_user_error(write_samples, cfg)
 
 
 if __name__ == "__main__":

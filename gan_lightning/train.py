@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from gan_lightning.callbacks.hparams import HParamsSummary
 from gan_lightning.checkpoints import check_resumable
 from gan_lightning.config import as_plain, build, build_model, check_model_data, check_run
 from gan_lightning.devices import configure_cuda
-from gan_lightning.errors import ConfigError, DatasetNotFoundError, StorageError
+from gan_lightning.errors import exit_on_user_error
 from gan_lightning.metrics.classifier_training import ensure_feature_net
 from gan_lightning.steps import register_resolvers
 from gan_lightning.sweeps import optimized_value, report_failed_job
@@ -88,18 +87,8 @@ def main(cfg: DictConfig) -> float | None:
         except Exception as err:
             report_failed_job(err, output_dir)
             return None
-    try:
-        metrics = train(cfg, output_dir)
-        return optimized_value(metrics, cfg.get("optimized_metric"))
-    except (ConfigError, DatasetNotFoundError) as err:
-        print(f"Error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except FloatingPointError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        raise SystemExit(3) from None
-    except StorageError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        raise SystemExit(4) from None
+    metrics = exit_on_user_error(train, cfg, output_dir)
+    return optimized_value(metrics, cfg.get("optimized_metric"))
 
 
 register_resolvers()

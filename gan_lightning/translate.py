@@ -11,7 +11,6 @@ horse2zebra); ``direction=b2a`` uses F: B -> A. Existing output files are never 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import hydra
@@ -23,7 +22,7 @@ from tqdm import tqdm
 from gan_lightning.checkpoints import load_model, resolve_device
 from gan_lightning.data.broken_files import readable_indices
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, ImageFiles, find_images, has_image_extension
-from gan_lightning.errors import ConfigError
+from gan_lightning.errors import ConfigError, exit_on_user_error
 
 DIRECTIONS = ("a2b", "b2a")
 
@@ -93,11 +92,7 @@ def translate_files(cfg: DictConfig) -> list[Path]:
 
 @hydra.main(version_base="1.3", config_path="tool_conf", config_name="translate")
 def main(cfg: DictConfig) -> None:
-    try:
-        translate_files(cfg)
-    except ConfigError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    exit_on_user_error(translate_files, cfg)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,8 @@ def test_a_pre_split_checkpoint_loads_as_its_family_and_samples_as_then(name):
             got = model.translate(images, "a2b")
         else:
             got = model.generate(model.sample_inputs(4, rng))
-    torch.testing.assert_close(got, expected["outputs"], atol=1e-6, rtol=0)
+    # float32 convolutions round differently across CPUs (SIMD width): 1e-4 is rounding, not weights
+    torch.testing.assert_close(got, expected["outputs"], atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize("name", sorted(PRE_SPLIT_OPTIONS))

@@ -1,7 +1,7 @@
 """Sample grids from fixed noise: to TensorBoard and as PNG files in the run directory.
 
-The fixed inputs (noise and, for conditional models, labels, from the model's
-:meth:`~gan_lightning.core.AdversarialModule.sample_inputs`) are drawn once from their own seeded
+The fixed inputs (noise and, for conditional models, labels, from the model's ``sample_inputs``;
+test images of the datamodule's ``grid_inputs`` for translation models) are drawn once from their own seeded
 generator and saved in checkpoints, so grids stay comparable across a resume. Grids come from the
 EMA generator when the model has one. Conditional models get one row
 per class, in class order. 2-D toy data gets a scatter plot of samples over the real data instead.
@@ -23,6 +23,7 @@ from pytorch_lightning.utilities import rank_zero_only  # noqa: E402
 from torchvision.utils import make_grid, save_image  # noqa: E402
 
 from gan_lightning.callbacks.periodic import PeriodicEvaluation  # noqa: E402
+from gan_lightning.errors import ConfigError  # noqa: E402
 
 
 class SampleGrid(PeriodicEvaluation):
@@ -80,7 +81,14 @@ class SampleGrid(PeriodicEvaluation):
             per_class = self.nrow if image_data else max(1, self.n_points // len(classes))
             labels = classes.repeat_interleave(per_class)
         n = len(labels) if labels is not None else (self.n_samples if image_data else self.n_points)
-        inputs = pl_module.sample_inputs(n, rng, labels, self.truncation)
+        if pl_module.data_kind == "samples":  # noise families draw their inputs
+            inputs = pl_module.sample_inputs(n, rng, labels, self.truncation)
+        elif self.truncation is not None:
+            raise ConfigError(
+                "callbacks.sample_grid.truncation applies to noise-to-image models, not to translation."
+            )
+        else:  # image-to-image families translate fixed test images of their data
+            inputs = trainer.datamodule.grid_inputs(n, rng)
         self.inputs = {name: value.cpu() for name, value in inputs.items()}
 
     # --- hooks --------------------------------------------------------------------------------------

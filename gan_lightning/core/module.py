@@ -18,8 +18,10 @@ once, what all families share:
 - a step that never waits for the device: the step counters have host mirrors, discrete choices are
   drawn on the host (:meth:`host_rng`), logged values stay tensors, and the NaN / Inf check reads
   its flags once every ``trainer.log_every_n_steps`` steps (and before any checkpoint is written);
-- ``init_from`` per network, and the sampling interface (:meth:`sample_inputs`, :meth:`generate`)
-  that grids, metrics and the ``sample`` / ``evaluate`` commands call.
+- ``init_from`` per network, and the sampling interface that grids, metrics and the ``sample`` /
+  ``evaluate`` commands call: :meth:`generate` of inputs that noise families draw
+  (``sample_inputs``) and image-to-image families take from their data's test images
+  (the datamodule's ``grid_inputs``).
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ class AdversarialModule(pl.LightningModule):
     """Base class of the GAN families (manual optimization).
 
     Subclasses set :attr:`groups` and :attr:`ema_networks`, build their networks, call
-    :meth:`finish_networks` at the end of ``__init__``, and implement :meth:`build_phases`,
-    :meth:`sample_inputs` and :meth:`generate`.
+    :meth:`finish_networks` at the end of ``__init__``, and implement :meth:`data_options`,
+    :meth:`build_phases` and :meth:`generate` (noise families also ``sample_inputs``).
 
     Args:
         optimizer: ``{_target_: torch.optim.X, _partial_: true, lr_g, lr_d, **options}``; optional
@@ -78,7 +80,7 @@ class AdversarialModule(pl.LightningModule):
     data_kind: str = "samples"
     #: columns of the sample grid of :meth:`generate`'s output (None: the callback's ``nrow``)
     grid_columns: int | None = None
-    #: whether :meth:`sample_inputs` takes class labels, and the label ids it takes (families with labels)
+    #: whether ``sample_inputs`` takes class labels, and the label ids it takes (families with labels)
     conditional: bool = False
     classes: list[int] | None = None
 
@@ -137,18 +139,9 @@ class AdversarialModule(pl.LightningModule):
         """The training step, in order."""
         raise NotImplementedError
 
-    def sample_inputs(
-        self,
-        n: int,
-        rng: Generator | None = None,
-        labels: Tensor | None = None,
-        truncation: float | None = None,
-    ) -> dict[str, Tensor]:
-        """Inputs of ``n`` samples (noise, labels, source images ...) on the model's device."""
-        raise NotImplementedError
-
     def generate(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
-        """Samples from :meth:`sample_inputs`' inputs, by the EMA networks unless ``ema=False``."""
+        """Samples of ``inputs`` (noise and labels, or source images: see the module docstring), by the
+        EMA networks unless ``ema=False``."""
         raise NotImplementedError
 
     # --- networks -----------------------------------------------------------------------------------

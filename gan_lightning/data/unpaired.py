@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import functional as TF
 
@@ -413,6 +414,16 @@ class UnpairedDataModule(GANDataModule):
     def domain_images(self, domain: str, split: str = "test") -> Dataset:
         """One domain's split as single images float (3, S, S) in [-1, 1]: centre crop, no flip."""
         return DomainImages(self._domain_split(domain, split), self.image_size)
+
+    def grid_inputs(self, n: int, rng: torch.Generator | None = None) -> dict[str, Tensor]:
+        """``{"a": (n, 3, S, S), "b": (n, 3, S, S)}``: n test images of each domain (fewer if a domain
+        has fewer), chosen with ``rng``: the fixed inputs of a translation model's sample grid."""
+        inputs = {}
+        for domain in DOMAINS:
+            images = self.domain_images(domain, "test")
+            chosen = torch.randperm(len(images), generator=rng)[: min(n, len(images))]
+            inputs[domain] = torch.stack([images[int(i)] for i in chosen])
+        return inputs
 
     def domain_paths(self, domain: str, split: str = "test") -> list[Path]:
         """The files of :meth:`domain_images`, in its order."""

@@ -21,20 +21,6 @@ from torch import Tensor
 
 from gan_lightning.errors import ConfigError
 
-__all__ = [
-    "AdversarialLoss",
-    "LOSSES",
-    "get_loss",
-    "bce_discriminator",
-    "minimax_generator",
-    "non_saturating_generator",
-    "least_squares_discriminator",
-    "least_squares_generator",
-    "hinge_discriminator",
-    "linear_generator",
-    "wasserstein_discriminator",
-]
-
 
 @dataclass(frozen=True)
 class AdversarialLoss:

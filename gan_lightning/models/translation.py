@@ -142,32 +142,10 @@ class UnpairedTranslation(AdversarialModule):
 
     # --- sampling interface (grids and metrics) -------------------------------------------------------
 
-    def sample_inputs(
-        self,
-        n: int,
-        rng: Generator | None = None,
-        labels: Tensor | None = None,
-        truncation: float | None = None,
-    ) -> dict[str, Tensor]:
-        """``{"a": (n, C, S, S), "b": (n, C, S, S)}``: n test images of each domain, chosen with
-        ``rng`` from the datamodule of the run (the fixed inputs of the translation grid)."""
-        if truncation is not None:
-            raise ConfigError("truncation applies to noise-to-image models, not to translation.")
-        datamodule = self.trainer.datamodule if self._trainer is not None else None
-        if datamodule is None or not hasattr(datamodule, "domain_images"):
-            raise ConfigError(
-                "Translation inputs are test images of the two domains: run with data=unpaired."
-            )
-        inputs = {}
-        for domain in DOMAINS:
-            images = datamodule.domain_images(domain, "test")
-            chosen = torch.randperm(len(images), generator=rng)[: min(n, len(images))]
-            inputs[domain] = torch.stack([images[int(i)] for i in chosen]).to(self.device)
-        return inputs
-
     def generate(self, inputs: dict[str, Tensor], ema: bool | None = None) -> Tensor:
-        """The translation grid of :meth:`sample_inputs`' images: one row per test image of each
-        domain, ``a | G(a) | F(G(a))`` then ``b | F(b) | G(F(b))`` (use ``grid_columns`` columns)."""
+        """The translation grid of ``{"a": (n, C, S, S), "b": (n, C, S, S)}``, test images of the two
+        domains (:meth:`UnpairedDataModule.grid_inputs <gan_lightning.data.UnpairedDataModule.grid_inputs>`):
+        one row per image, ``a | G(a) | F(G(a))`` then ``b | F(b) | G(F(b))`` (``grid_columns`` columns)."""
         rows = []
         for domain, there, back in (("a", "a2b", "b2a"), ("b", "b2a", "a2b")):
             source = inputs[domain]

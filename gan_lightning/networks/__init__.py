@@ -1,5 +1,11 @@
 """Generator / discriminator pairs, selected by architecture name (``model.arch``).
 
+Each network is built from its config node ``model.networks.<arch>.generator`` (``.discriminator``):
+its ``_target_``, the class, called with the node's other keys and the shapes the data dictates. A node
+without one (checkpoints written before the configs named their classes) gets the architecture's
+classes of the registries below. A network of your own, with the same interface, plugs in with
+``model.networks.conv.generator._target_=mypackage.MyGenerator``.
+
 Noise-to-sample families (:data:`ARCHITECTURES`, :func:`build_networks`): every generator maps
 ``(z (N, z_dim), labels (N,) or None)`` to samples shaped like the data, and every discriminator maps
 ``(samples, labels or None)`` to logits (N,). Passing ``num_classes`` builds the label-conditioned
@@ -15,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hydra.utils import get_object
 from torch import nn
 
 from gan_lightning.errors import ConfigError
@@ -39,6 +46,23 @@ ARCHITECTURES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
 }
 
 
+def network_class(
+    default: type[nn.Module], options: dict[str, Any] | None
+) -> tuple[type[nn.Module], dict[str, Any]]:
+    """(class, constructor options) of a network's config node: its ``_target_``, else ``default``."""
+    options = dict(options or {})
+    target = options.pop("_target_", None)
+    if target is None:
+        return default, options
+    try:
+        cls = get_object(target)
+    except Exception as err:  # hydra raises ImportError or ValueError, with the cause
+        raise ConfigError(f"Cannot import the network _target_ '{target}': {err}") from err
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ConfigError(f"The network _target_ '{target}' is not a torch.nn.Module class.")
+    return cls, options
+
+
 def build_networks(
     arch: str,
     z_dim: int,
@@ -53,17 +77,18 @@ def build_networks(
         raise ConfigError(
             f"Unknown architecture '{arch}'. Choose one of: {', '.join(ARCHITECTURES)} (model.arch=...)."
         )
-    generator_cls, discriminator_cls = ARCHITECTURES[arch]
+    generator_cls, generator_kwargs = network_class(ARCHITECTURES[arch][0], generator_kwargs)
+    discriminator_cls, discriminator_kwargs = network_class(ARCHITECTURES[arch][1], discriminator_kwargs)
     try:
         generator = generator_cls(
             z_dim=z_dim,
             out_shape=data_shape,
             num_classes=num_classes,
             tanh_output=tanh_output,
-            **(generator_kwargs or {}),
+            **generator_kwargs,
         )
         discriminator = discriminator_cls(
-            in_shape=data_shape, num_classes=num_classes, **(discriminator_kwargs or {})
+            in_shape=data_shape, num_classes=num_classes, **discriminator_kwargs
         )
     except TypeError as err:
         raise ConfigError(f"Bad network option for model.arch={arch}: {err}") from err
@@ -89,18 +114,16 @@ def build_translation_networks(
             f"Unknown translation architecture '{arch}'. Choose one of: {', '.join(TRANSLATORS)} "
             "(model.arch=...)."
         )
-    generator_cls, discriminator_cls = TRANSLATORS[arch]
+    generator_cls, generator_kwargs = network_class(TRANSLATORS[arch][0], generator_kwargs)
+    discriminator_cls, discriminator_kwargs = network_class(TRANSLATORS[arch][1], discriminator_kwargs)
     channels, side = int(data_shape[0]), int(data_shape[-1])
     try:
         generators = tuple(
-            generator_cls(
-                in_channels=channels, out_channels=channels, image_size=side, **(generator_kwargs or {})
-            )
+            generator_cls(in_channels=channels, out_channels=channels, image_size=side, **generator_kwargs)
             for _ in range(2)
         )
         discriminators = tuple(
-            discriminator_cls(in_channels=channels, image_size=side, **(discriminator_kwargs or {}))
-            for _ in range(2)
+            discriminator_cls(in_channels=channels, image_size=side, **discriminator_kwargs) for _ in range(2)
         )
     except TypeError as err:
         raise ConfigError(f"Bad network option for model.arch={arch}: {err}") from err
@@ -110,6 +133,7 @@ def build_translation_networks(
 __all__ = [
     "ARCHITECTURES",
     "build_networks",
+    "network_class",
     "build_translation_networks",
     "TRANSLATORS",
     "DCGANGenerator",
@@ -122,4 +146,8 @@ __all__ = [
     "StyleGAN2Discriminator",
     "TransGANGenerator",
     "TransGANDiscriminator",
+    "ResnetGenerator",
+    "PatchDiscriminator",
+    "EncoderDecoderGenerator",
+    "DiscoDiscriminator",
 ]

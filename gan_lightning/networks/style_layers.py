@@ -496,26 +496,49 @@ class DiscriminatorEpilogue(nn.Module):
         return x.squeeze(1)
 
 
-class ProjectionHead(nn.Module):
-    """What both StyleGAN discriminators end in: :class:`DiscriminatorEpilogue` at the lowest side and,
-    for labelled data, the label's embedding ``cmap`` (a :class:`MappingNetwork` of the label alone)
-    that the logit is projected on."""
+class StyleDiscriminator(nn.Module):
+    """images (N, C, S, S) [+ labels (N,)] -> logits (N,): what both StyleGAN discriminators share.
 
-    def _init_head(
+    A trunk from the image side down to the lowest side (:meth:`build_trunk`, the family's), then
+    :class:`DiscriminatorEpilogue` there and, for labelled data, the label's embedding ``cmap`` (a
+    :class:`MappingNetwork` of the label alone) that the logit is projected on.
+
+    Args:
+        in_shape, num_classes: the common interface.
+        channel_base, channel_max: widths, as the generator's.
+        mbstd_group_size, mbstd_channels: minibatch standard deviation (0 channels: none).
+        cmap_dim: width of the class embedding (default: the last feature maps' channels).
+        mapping_layers: depth of the label's mapping network (conditional only).
+    """
+
+    def __init__(
         self,
-        channels: int,
-        side: int,
-        num_classes: int | None,
-        cmap_dim: int | None,
-        mapping_layers: int,
-        mbstd_group_size: int,
-        mbstd_channels: int,
+        in_shape: Sequence[int],
+        num_classes: int | None = None,
+        channel_base: int = 4096,
+        channel_max: int = 256,
+        mbstd_group_size: int = 4,
+        mbstd_channels: int = 1,
+        cmap_dim: int | None = None,
+        mapping_layers: int = 8,
     ) -> None:
-        cmap_dim = (cmap_dim or channels) if num_classes else 0
+        super().__init__()
+        channels, side = check_image_shape(in_shape)
+        self.sides = synthesis_sides(side)
+        widths = [channels_at(s, channel_base, channel_max) for s in self.sides]
+        self.build_trunk(channels, widths)
+        cmap_dim = (cmap_dim or widths[0]) if num_classes else 0
         self.mapping_network = (
             MappingNetwork(0, cmap_dim, mapping_layers, num_classes) if num_classes else None
         )
-        self.epilogue = DiscriminatorEpilogue(channels, side, cmap_dim, mbstd_group_size, mbstd_channels)
+        self.epilogue = DiscriminatorEpilogue(
+            widths[0], self.sides[0], cmap_dim, mbstd_group_size, mbstd_channels
+        )
+
+    def build_trunk(self, channels: int, widths: Sequence[int]) -> None:
+        """The layers from images of ``channels`` channels to features of ``widths[0]`` channels at the
+        lowest side; ``widths[i]`` is the width at ``self.sides[i]``."""
+        raise NotImplementedError
 
     def head(self, h: Tensor, labels: Tensor | None) -> Tensor:
         """Features (N, channels, side, side) -> logits (N,)."""

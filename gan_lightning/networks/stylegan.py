@@ -34,6 +34,7 @@ training needs ``find_unused_parameters`` (as with any network that grows).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +45,7 @@ from gan_lightning.networks.style_layers import (
     AdaIN,
     EqualConv2d,
     NoiseInjection,
-    ProjectionHead,
+    StyleDiscriminator,
     StyleGenerator,
     Upsample2d,
     activate,
@@ -256,39 +257,18 @@ class DownBlock(nn.Module):
         return F.avg_pool2d(self.conv1(self.conv0(x)), 2)
 
 
-class StyleGANDiscriminator(Progressive, ProjectionHead):
-    """images (N, C, S, S) [+ labels (N,)] -> logits (N,), with progressive growing.
+class StyleGANDiscriminator(Progressive, StyleDiscriminator):
+    """images (N, C, S, S) [+ labels (N,)] -> logits (N,), with progressive growing; the options are
+    :class:`~gan_lightning.networks.style_layers.StyleDiscriminator`'s."""
 
-    Args:
-        in_shape, num_classes: the common interface.
-        channel_base, channel_max: widths, as the generator's.
-        mbstd_group_size, mbstd_channels: minibatch standard deviation (0 channels: none).
-        cmap_dim: width of the class embedding (default: the last feature maps' channels).
-        mapping_layers: depth of the label's mapping network (conditional only).
-    """
+    def __init__(self, in_shape: Sequence[int], num_classes: int | None = None, **options: Any) -> None:
+        super().__init__(in_shape, num_classes, **options)
+        self._init_progress(len(self.sides))
 
-    def __init__(
-        self,
-        in_shape: Sequence[int],
-        num_classes: int | None = None,
-        channel_base: int = 4096,
-        channel_max: int = 256,
-        mbstd_group_size: int = 4,
-        mbstd_channels: int = 1,
-        cmap_dim: int | None = None,
-        mapping_layers: int = 8,
-    ) -> None:
-        super().__init__()
-        channels, side = check_image_shape(in_shape)
-        self.sides = synthesis_sides(side)
-        widths = [channels_at(s, channel_base, channel_max) for s in self.sides]
+    def build_trunk(self, channels: int, widths: Sequence[int]) -> None:
         self.from_rgb = nn.ModuleList(EqualConv2d(channels, c, 1, activation="lrelu") for c in widths)
         # blocks[l - 1] takes level l's side to level l - 1's
         self.blocks = nn.ModuleList(DownBlock(widths[i], widths[i - 1]) for i in range(1, len(widths)))
-        self._init_head(
-            widths[0], self.sides[0], num_classes, cmap_dim, mapping_layers, mbstd_group_size, mbstd_channels
-        )
-        self._init_progress(len(self.sides))
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         level, alpha = self.progress

@@ -34,7 +34,7 @@ from gan_lightning.networks.style_layers import (
     EqualConv2d,
     ModulatedConv2d,
     NoiseInjection,
-    ProjectionHead,
+    StyleDiscriminator,
     StyleGenerator,
     Upsample2d,
     activate,
@@ -186,38 +186,14 @@ class ResidualBlock(nn.Module):
         return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
 
 
-class StyleGAN2Discriminator(ProjectionHead):
-    """images (N, C, S, S) [+ labels (N,)] -> logits (N,), residual architecture.
+class StyleGAN2Discriminator(StyleDiscriminator):
+    """images (N, C, S, S) [+ labels (N,)] -> logits (N,), residual architecture; the options are
+    :class:`~gan_lightning.networks.style_layers.StyleDiscriminator`'s."""
 
-    Args:
-        in_shape, num_classes: the common interface.
-        channel_base, channel_max: widths, as the generator's.
-        mbstd_group_size, mbstd_channels: minibatch standard deviation (0 channels: none).
-        cmap_dim: width of the class embedding (default: the last feature maps' channels).
-        mapping_layers: depth of the label's mapping network (conditional only).
-    """
-
-    def __init__(
-        self,
-        in_shape: Sequence[int],
-        num_classes: int | None = None,
-        channel_base: int = 4096,
-        channel_max: int = 256,
-        mbstd_group_size: int = 4,
-        mbstd_channels: int = 1,
-        cmap_dim: int | None = None,
-        mapping_layers: int = 8,
-    ) -> None:
-        super().__init__()
-        channels, side = check_image_shape(in_shape)
-        self.sides = synthesis_sides(side)
-        widths = [channels_at(s, channel_base, channel_max) for s in self.sides]
+    def build_trunk(self, channels: int, widths: Sequence[int]) -> None:
         self.from_rgb = EqualConv2d(channels, widths[-1], 1, activation="lrelu")
         self.blocks = nn.ModuleList(
             ResidualBlock(widths[i], widths[i - 1]) for i in range(len(widths) - 1, 0, -1)
-        )
-        self._init_head(
-            widths[0], self.sides[0], num_classes, cmap_dim, mapping_layers, mbstd_group_size, mbstd_channels
         )
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
