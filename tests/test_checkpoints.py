@@ -4,7 +4,6 @@ an MLP GAN and a conv cGAN (z_dim 8, tiny widths) trained 2 steps on tiny MNIST-
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -142,12 +141,20 @@ def test_a_pre_split_checkpoint_resumes_to_the_same_weights(compose_cfg, mnist_r
         "state_dict"
     ]
     assert int(state["generator_step"]) == 5
-    assert state_digest(state) == (PRE_SPLIT / f"{name}_resumed_digest.txt").read_text().strip()
+    # The two resumed steps' update of every weight (EMA copies included) is the recorded one. Float32
+    # rounding differs between CPUs and thread counts, and Adam turns near-zero gradients into
+    # lr-sized steps, so the updates are compared as a whole: rounding moves them by well under 1%
+    # (0.3% for StyleGAN between one and two threads), other noise, data or phases by 100%.
+    expected = torch.load(PRE_SPLIT / f"{name}_resumed_weights.pt", weights_only=True)
+    start = torch.load(PRE_SPLIT / f"{name}.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    keys = sorted(k for k in expected if k in start and start[k].shape == expected[k].shape)
+    assert keys and set(expected) <= set(state)
+    got = torch.cat([(state[k] - start[k]).float().flatten() for k in keys])
+    wanted = torch.cat([(expected[k] - start[k]).float().flatten() for k in keys])
+    assert wanted.norm() > 0
+    assert (got - wanted).norm() / wanted.norm() < 0.01
 
 
-def state_digest(state: dict[str, torch.Tensor]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(state):
-        digest.update(key.encode())
-        digest.update(state[key].cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
+def network_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The floating-point tensors of a state dict (weights, EMA copies, running statistics)."""
+    return {k: v.clone() for k, v in state.items() if v.is_floating_point()}
