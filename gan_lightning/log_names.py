@@ -57,9 +57,21 @@ def per_direction(name: str, direction: str) -> str:
     return f"{name}_{direction}"
 
 
+# D's mean score of translations, per direction (``a2b``: D_B on G(a)), before and after D's update
+D_TRANSLATED_BEFORE_D_STEP = "train/D(translated)_before_d_step"
+D_TRANSLATED_AFTER_D_STEP = "train/D(translated)_after_d_step"
 G_ADVERSARIAL = "train/g_adv"  # the generator's adversarial loss, per direction
 CYCLE = "train/cycle"  # |F(G(a)) - a| (a2b) and |G(F(b)) - b| (b2a), raw
 IDENTITY = "train/identity"  # |G(b) - b| (a2b) and |F(a) - a| (b2a), raw
 FEATURE_MATCHING = "train/feature_matching"  # DiscoGAN: D's mean features of real vs translated, raw
 D_DOMAIN_LOSS = "train/d_loss"  # per domain: train/d_loss_a (D_A), train/d_loss_b (D_B)
 CYCLE_WEIGHT = "train/cycle_weight"  # the cycle / reconstruction weight in force (DiscoGAN's curriculum)
+
+#: tags of earlier versions -> today's, so that the report reads old runs under today's names
+#: (translation runs logged D's scores of translations under the noise models' names, by domain)
+RENAMED = {
+    "train/D(G(z))_after_d_step_a2b": per_direction(D_TRANSLATED_AFTER_D_STEP, "a2b"),
+    "train/D(G(z))_after_d_step_b2a": per_direction(D_TRANSLATED_AFTER_D_STEP, "b2a"),
+    "train/D(G(z))_before_d_step_b": per_direction(D_TRANSLATED_BEFORE_D_STEP, "a2b"),
+    "train/D(G(z))_before_d_step_a": per_direction(D_TRANSLATED_BEFORE_D_STEP, "b2a"),
+}

@@ -1,6 +1,6 @@
 """Saving and restoring the global random number generators, for exact resume from a checkpoint.
 
-Training noise has its own per-step generator (:meth:`GAN.training_noise`); these global states
+Training noise has its own per-step generator (:meth:`AdversarialModule.training_rng`); these global states
 cover everything else that draws from the default generators, such as dropout.
 """
 

@@ -17,7 +17,7 @@ class DumpRankState(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         kinds = ("GANMetrics", "TranslationMetrics")
         metrics = next((cb for cb in trainer.callbacks if type(cb).__name__ in kinds), None)
-        noise = pl_module.training_noise()
+        noise = pl_module.training_rng()
         self.out.mkdir(parents=True, exist_ok=True)
         torch.save(
             {

@@ -375,6 +375,19 @@ def test_the_error_is_read_from_train_log_error_lines_and_tracebacks(tmp_path):
     assert job_error(tmp_path) == "OSError: [Errno 28] No space"
 
 
+def test_old_translation_tags_are_read_under_todays_names(tmp_path):
+    run = make_run(tmp_path / "run", overrides=["model=cyclegan"], sample=False)
+    writer = SummaryWriter(str(run / "tensorboard"))
+    for step in range(3):
+        writer.add_scalar("train/D(G(z))_before_d_step_b", 0.3 + step, step)  # D_B on G(a), by domain
+        writer.add_scalar("train/D(G(z))_after_d_step_a2b", 0.2 + step, step)
+    writer.close()
+    job = read_job(run, run)
+    assert job.last("train/D(translated)_before_d_step_a2b") == pytest.approx(2.3)
+    assert job.last("train/D(translated)_after_d_step_a2b") == pytest.approx(2.2)
+    assert "train/D(G(z))_before_d_step_b" not in job.curves
+
+
 def test_a_run_beside_a_sweep_reports_both(tmp_path):
     """A study folder holding one run and a sweep next to it (e.g. one cGAN and per-class models)."""
     root = tmp_path / "study"

@@ -118,11 +118,11 @@ class AdversarialModule(pl.LightningModule):
         self.ema: NetworkEMA | None = None
         # Generator steps taken so far; a buffer, so that it is saved in checkpoints.
         self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
-        # Seed of the training noise (-1: not drawn yet); see :meth:`training_noise`.
+        # Seed of the training noise (-1: not drawn yet); see :meth:`training_rng`.
         self.register_buffer("noise_seed", torch.full((), -1, dtype=torch.long))
         # Their host mirrors, so that the step never reads the device (see _load_from_state_dict).
         self._steps_done, self._noise_seed_value = 0, -1
-        self._noise_rng: Generator | None = None
+        self._step_rng: Generator | None = None
         self._host_rng = Generator()  # discrete choices on an accelerator (host_rng)
         self._unchecked: list[tuple[int, Tensor, dict[str, Tensor]]] = []  # (step, finite?, losses)
         self._rng_states_to_restore: dict[str, Any] | None = None
@@ -164,9 +164,9 @@ class AdversarialModule(pl.LightningModule):
     def network_names(self) -> tuple[str, ...]:
         return tuple(name for group in GROUPS for name in self.groups[group])
 
-    def augmented(self, images: Tensor, noise: Generator) -> Tensor:
+    def augmented(self, images: Tensor, rng: Generator) -> Tensor:
         """What D sees of a batch: the images through the differentiable augmentation, if any."""
-        return images if self.augment is None else self.augment(images, noise)
+        return images if self.augment is None else self.augment(images, rng)
 
     def sampling_network(self, name: str, ema: bool | None = None) -> nn.Module:
         """The network ``name`` to sample from: its EMA copy when there is one (unless ``ema=False``)."""
@@ -222,7 +222,7 @@ class AdversarialModule(pl.LightningModule):
         if self._noise_seed_value < 0:  # a new run: derive it from the run's seed (seed_everything)
             self._noise_seed_value = torch.initial_seed() % 2**31
             self.noise_seed.fill_(self._noise_seed_value)
-        self._noise_rng = Generator(device=self.device)
+        self._step_rng = Generator(device=self.device)
 
     def on_train_start(self) -> None:
         if self._rng_states_to_restore is not None:  # resuming: continue the global random streams
@@ -243,20 +243,21 @@ class AdversarialModule(pl.LightningModule):
             for name, compiled in saved.items():
                 getattr(self, name)._compiled_call_impl = compiled
 
-    def training_noise(self) -> Generator:
-        """The generator that training noise is drawn from, re-seeded at every generator step from
-        (noise seed, step, DDP rank): every rank draws different noise (``seed_everything`` alone
-        would give all ranks the same), and a resumed run draws exactly what the original would."""
+    def training_rng(self) -> Generator:
+        """The random-number generator the step draws from (latents, augmentation, penalties),
+        re-seeded at every generator step from (noise seed, step, DDP rank): every rank draws different
+        noise (``seed_everything`` alone would give all ranks the same), and a resumed run draws
+        exactly what the original would."""
         seed = (self._noise_seed_value * 1_000_003 + self._steps_done) * 1_009 + self.global_rank
-        if self._noise_rng.device.type != "cpu":
+        if self._step_rng.device.type != "cpu":
             self._host_rng.manual_seed(seed)
-        return self._noise_rng.manual_seed(seed)
+        return self._step_rng.manual_seed(seed)
 
-    def host_rng(self, noise: Generator) -> Generator:
+    def host_rng(self, rng: Generator) -> Generator:
         """The generator of the step's discrete choices (style mixing's coin and cutoff, the image pools'
         seed), drawn on the host and read with ``tolist()``, so that no choice waits for the device: on
-        the CPU the step's training noise itself, on an accelerator a CPU generator seeded alike."""
-        return noise if noise.device.type == "cpu" else self._host_rng
+        the CPU the step's generator itself, on an accelerator a CPU generator seeded alike."""
+        return rng if rng.device.type == "cpu" else self._host_rng
 
     def prepare_batch(self, batch: Sequence[Tensor]) -> tuple[Tensor, ...]:
         """The batch as the phases see it (channels-last images under that switch)."""
@@ -266,7 +267,7 @@ class AdversarialModule(pl.LightningModule):
 
     def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
         batch = self.prepare_batch(batch)
-        noise = self.training_noise()
+        rng = self.training_rng()
         step = self._steps_done
         optimizers = dict(zip(GROUPS, self.optimizers(), strict=True))
         losses: dict[str, Tensor] = {}
@@ -275,7 +276,7 @@ class AdversarialModule(pl.LightningModule):
             if not phase.runs_at(step):
                 continue
             for _ in range(phase.repeats):
-                loss, values = self._run_phase(phase, optimizers[phase.group], batch, noise)
+                loss, values = self._run_phase(phase, optimizers[phase.group], batch, rng)
                 losses[phase.log_name] = loss
                 logs.update(values)
         logs.update(self.after_phases(batch))
@@ -335,10 +336,10 @@ class AdversarialModule(pl.LightningModule):
         )
 
     def _run_phase(
-        self, phase: Phase, optimizer, batch: tuple[Tensor, ...], noise: Generator
+        self, phase: Phase, optimizer, batch: tuple[Tensor, ...], rng: Generator
     ) -> tuple[Tensor, dict[str, Tensor]]:
         with self.toggled_optimizer(optimizer):
-            loss, values = phase.loss(batch, noise)
+            loss, values = phase.loss(batch, rng)
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             optimizer.step()

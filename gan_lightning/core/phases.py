@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from torch import Generator, Tensor
 
-# (batch, noise generator) -> (loss to minimise, values to log)
+# (batch, the step's random-number generator) -> (loss to minimise, values to log)
 PhaseLoss = Callable[[tuple[Tensor, ...], Generator], tuple[Tensor, dict[str, Tensor]]]
 
 

@@ -20,7 +20,7 @@ __all__ = ["gradient_penalty", "r1_penalty", "path_length_penalty"]
 
 
 def gradient_penalty(
-    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, rng: torch.Generator | None = None
 ) -> Tensor:
     """E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat = e x + (1 - e) G(z), e ~ U[0, 1].
 
@@ -29,10 +29,10 @@ def gradient_penalty(
     Args:
         critic: maps a batch shaped like ``real`` to logits (N,); labels, if any, already bound.
         real, fake: (N, ...) batches of equal shape; ``fake`` should be detached.
-        generator: random source of the mixing weights e (default: torch's global one).
+        rng: random source of the mixing weights e (default: torch's global one).
     """
     shape = (real.size(0), *([1] * (real.dim() - 1)))
-    eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=rng)
     mixed = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
     with sdpa_kernel(SDPBackend.MATH):  # twice differentiable attention
         scores = critic(mixed)
@@ -66,7 +66,7 @@ def path_length_penalty(
     w: Tensor,
     mean: Tensor,
     decay: float = 0.01,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """StyleGAN2's path-length regularizer (Karras et al. 2020): E[(||J_w^T y||_2 - a)^2].
 
@@ -79,7 +79,7 @@ def path_length_penalty(
             summed over D and averaged over L before the square root.
         mean: scalar running mean ``a`` of the lengths (the caller keeps it as a buffer).
         decay: a_new = a + decay * (mean length of this batch - a).
-        generator: random source of ``y``; it is drawn on the generator's device and then moved to
+        rng: random source of ``y``; it is drawn on the generator's device and then moved to
             the images' device (default: torch's global generator on the images' device).
 
     Returns:
@@ -87,9 +87,9 @@ def path_length_penalty(
         caller multiplies it by its weight), the updated mean (no graph; store it back into the
         buffer), and the lengths (N,).
     """
-    where = generator.device if generator is not None else images.device
+    where = rng.device if rng is not None else images.device
     pixels = math.prod(images.shape[2:])
-    y = torch.randn(images.shape, generator=generator, device=where)
+    y = torch.randn(images.shape, generator=rng, device=where)
     y = y.to(device=images.device, dtype=images.dtype) / math.sqrt(pixels)
     (grads,) = torch.autograd.grad((images * y).sum(), w, create_graph=True)
     squared = grads.pow(2).sum(dim=-1)

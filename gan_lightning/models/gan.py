@@ -187,9 +187,9 @@ class GAN(AdversarialModule):
 
     # --- the training step as phases ----------------------------------------------------------------
 
-    def fake_images(self, n: int, labels: Tensor | None, noise: Generator) -> Tensor:
-        """G's images for a training phase, from noise drawn with ``noise``."""
-        return self(self.sample_z(n, noise), labels)
+    def fake_images(self, n: int, labels: Tensor | None, rng: Generator) -> Tensor:
+        """G's images for a training phase, from latents drawn with ``rng``."""
+        return self(self.sample_z(n, rng), labels)
 
     @property
     def lazy_r1(self) -> bool:
@@ -211,11 +211,11 @@ class GAN(AdversarialModule):
         phases.append(Phase("generator", "generator", self.generator_loss, log_names.G_LOSS))
         return phases
 
-    def discriminator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+    def discriminator_loss(self, batch: tuple[Tensor, ...], rng: Generator) -> tuple[Tensor, dict]:
         real, labels = batch
         with torch.no_grad():
-            fake = self.fake_images(real.size(0), labels, noise)
-        real_seen, fake_seen = self.augmented(real, noise), self.augmented(fake, noise)
+            fake = self.fake_images(real.size(0), labels, rng)
+        real_seen, fake_seen = self.augmented(real, rng), self.augmented(fake, rng)
         real_logits = self.discriminate(real_seen, labels)
         fake_logits = self.discriminate(fake_seen, labels)
         loss = self.loss.discriminator(real_logits, fake_logits, self.hparams.real_label)
@@ -229,35 +229,33 @@ class GAN(AdversarialModule):
                 lambda x: self.discriminate(x, labels),
                 real_seen,
                 fake_seen,
-                generator=noise,
+                rng=rng,
             )
             loss = loss + self.loss.gradient_penalty_weight * penalty
             values[log_names.GRADIENT_PENALTY] = penalty.detach()
         if self.hparams.r1_gamma > 0 and not self.lazy_r1:
-            penalty = self._r1(real, labels, noise)
+            penalty = self._r1(real, labels, rng)
             loss = loss + 0.5 * self.hparams.r1_gamma * penalty
             values[log_names.R1] = penalty.detach()
         if isinstance(self.augment, AdaptiveAugment):
             self.augment.accumulate(real_logits.detach())
         return loss, values
 
-    def r1_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+    def r1_loss(self, batch: tuple[Tensor, ...], rng: Generator) -> tuple[Tensor, dict]:
         """Lazy R1: gamma / 2 * E||grad_x D(x)||^2 on real x, times the interval (StyleGAN2)."""
         real, labels = batch
-        penalty = self._r1(real, labels, noise)
+        penalty = self._r1(real, labels, rng)
         loss = 0.5 * self.hparams.r1_gamma * self.hparams.r1_every * penalty
         return loss, {log_names.R1: penalty.detach()}
 
-    def _r1(self, real: Tensor, labels: Tensor, noise: Generator) -> Tensor:
+    def _r1(self, real: Tensor, labels: Tensor, rng: Generator) -> Tensor:
         """R1 on the real images as given (the gradient goes through the augmentation)."""
-        return self._in_float32(
-            r1_penalty, lambda x: self.discriminate(self.augmented(x, noise), labels), real
-        )
+        return self._in_float32(r1_penalty, lambda x: self.discriminate(self.augmented(x, rng), labels), real)
 
-    def generator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+    def generator_loss(self, batch: tuple[Tensor, ...], rng: Generator) -> tuple[Tensor, dict]:
         real, labels = batch
-        fake = self.fake_images(real.size(0), labels, noise)
-        fake_logits = self.discriminate(self.augmented(fake, noise), labels)
+        fake = self.fake_images(real.size(0), labels, rng)
+        fake_logits = self.discriminate(self.augmented(fake, rng), labels)
         loss = self.loss.generator(fake_logits)
         return loss, {log_names.D_FAKE_AFTER_D_STEP: self.loss.score(fake_logits.detach()).mean()}
 

@@ -79,16 +79,16 @@ class StyleBasedGAN(GAN):
 
     # --- the training step ------------------------------------------------------------------------
 
-    def fake_images(self, n: int, labels: Tensor | None, noise: Generator) -> Tensor:
-        """G's images for a training phase: z and the per-layer noise drawn with ``noise``; with
+    def fake_images(self, n: int, labels: Tensor | None, rng: Generator) -> Tensor:
+        """G's images for a training phase: z and the per-layer noise drawn with ``rng``; with
         probability ``style_mixing`` the layers from a random cutoff in [1, num_ws) take the styles of a
         second latent. The coin and the cutoff are drawn on the host (:meth:`host_rng`)."""
-        z = self.sample_z(n, noise)
-        options: dict[str, Any] = {"noise_generator": noise}
+        z = self.sample_z(n, rng)
+        options: dict[str, Any] = {"noise_rng": rng}
         if self.hparams.style_mixing > 0:
-            choices = self.host_rng(noise)
+            choices = self.host_rng(rng)
             mix = torch.rand((), generator=choices).tolist() < self.hparams.style_mixing
             cutoff = torch.randint(1, self.generator.num_ws, (), generator=choices).tolist()
             if mix:
-                options.update(mixing_z=self.sample_z(n, noise), mixing_cutoff=cutoff)
+                options.update(mixing_z=self.sample_z(n, rng), mixing_cutoff=cutoff)
         return self.generator(z, labels if self.conditional else None, **options)

@@ -57,16 +57,16 @@ class StyleGAN2(StyleBasedGAN):
             )
         return phases
 
-    def path_length_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+    def path_length_loss(self, batch: tuple[Tensor, ...], rng: Generator) -> tuple[Tensor, dict]:
         """StyleGAN2's path-length penalty on half a batch, times the interval."""
         real, labels = batch
         n = max(1, real.size(0) // 2)
-        z = self.sample_z(n, noise)
+        z = self.sample_z(n, rng)
         with self.eager():  # a double backward
             w = self.generator.mapping(z, labels[:n] if self.conditional else None)
             images = self.generator.synthesis(w)
             penalty, mean, _ = path_length_penalty(
-                images, w, self.path_length_mean, self.hparams.pl_decay, generator=noise
+                images, w, self.path_length_mean, self.hparams.pl_decay, rng=rng
             )
         self.path_length_mean.copy_(self.trainer.strategy.reduce(mean.detach(), reduce_op="mean"))  # DDP
         loss = self.hparams.pl_weight * self.hparams.pl_every * penalty

@@ -135,9 +135,9 @@ class UnpairedTranslation(AdversarialModule):
         """The trained (not averaged) generator of ``direction`` applied to ``images``."""
         return getattr(self, _generator_name(direction))(images)
 
-    def _discriminate(self, domain: str, images: Tensor, noise: Generator, features: bool = False):
+    def _discriminate(self, domain: str, images: Tensor, rng: Generator, features: bool = False):
         discriminator = self.discriminator_a if domain == "a" else self.discriminator_b
-        seen = self.augmented(images, noise)
+        seen = self.augmented(images, rng)
         return discriminator(seen, return_features=True) if features else discriminator(seen)
 
     # --- sampling interface (grids and metrics) -------------------------------------------------------
@@ -167,7 +167,7 @@ class UnpairedTranslation(AdversarialModule):
             return self.curriculum["weight"]
         return self.hparams.cycle_weight
 
-    def generator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+    def generator_loss(self, batch: tuple[Tensor, ...], rng: Generator) -> tuple[Tensor, dict]:
         real_a, real_b = batch[0], batch[1]
         h = self.hparams
         cycle_weight = self.cycle_weight_at(self.steps_done)
@@ -180,20 +180,20 @@ class UnpairedTranslation(AdversarialModule):
         for direction in log_names.DIRECTIONS:
             domain, fake, real = targets[direction]
             if h.feature_matching_weight > 0:
-                fake_logits, fake_features = self._discriminate(domain, fake, noise, features=True)
+                fake_logits, fake_features = self._discriminate(domain, fake, rng, features=True)
                 with torch.no_grad():
-                    _, real_features = self._discriminate(domain, real, noise, features=True)
+                    _, real_features = self._discriminate(domain, real, rng, features=True)
                 matching = feature_matching_loss(real_features, fake_features)
                 total = total + h.feature_matching_weight * matching
                 values[log_names.per_direction(log_names.FEATURE_MATCHING, direction)] = matching.detach()
             else:
-                fake_logits = self._discriminate(domain, fake, noise)
+                fake_logits = self._discriminate(domain, fake, rng)
             adversarial = self.loss.generator(fake_logits)
             cycle = self.reconstruction_loss(cycled[direction], sources[direction])
             total = total + h.adversarial_weight * adversarial + cycle_weight * cycle
             values[log_names.per_direction(log_names.G_ADVERSARIAL, direction)] = adversarial.detach()
             values[log_names.per_direction(log_names.CYCLE, direction)] = cycle.detach()
-            values[log_names.per_direction(log_names.D_FAKE_AFTER_D_STEP, direction)] = self.loss.score(
+            values[log_names.per_direction(log_names.D_TRANSLATED_AFTER_D_STEP, direction)] = self.loss.score(
                 fake_logits.detach()
             ).mean()
         if h.identity_weight > 0:  # G should leave images of its target domain unchanged
@@ -207,21 +207,21 @@ class UnpairedTranslation(AdversarialModule):
         self._translations = {"a": fake_a.detach(), "b": fake_b.detach()}
         return total, values
 
-    def discriminator_loss(self, batch: tuple[Tensor, ...], noise: Generator) -> tuple[Tensor, dict]:
+    def discriminator_loss(self, batch: tuple[Tensor, ...], rng: Generator) -> tuple[Tensor, dict]:
         reals = {"a": batch[0], "b": batch[1]}
         # The pools draw on the CPU (the same choices on any device, no device read), seeded per step.
-        pool_seed = torch.randint(2**62, (1,), generator=self.host_rng(noise)).tolist()[0]
+        pool_seed = torch.randint(2**62, (1,), generator=self.host_rng(rng)).tolist()[0]
         pool_rng = torch.Generator().manual_seed(pool_seed)
         total = torch.zeros((), device=batch[0].device)
         values: dict[str, Tensor] = {}
         for domain, pool in (("a", self.pool_a), ("b", self.pool_b)):
             fake = pool.query(self._translations.pop(domain), pool_rng)
-            real_logits = self._discriminate(domain, reals[domain], noise)
-            fake_logits = self._discriminate(domain, fake, noise)
+            real_logits = self._discriminate(domain, reals[domain], rng)
+            fake_logits = self._discriminate(domain, fake, rng)
             loss = self.loss.discriminator(real_logits, fake_logits, 1.0)
             if self.hparams.r1_gamma > 0:
                 with self.eager():  # a double backward
-                    penalty = r1_penalty(lambda x, d=domain: self._discriminate(d, x, noise), reals[domain])
+                    penalty = r1_penalty(lambda x, d=domain: self._discriminate(d, x, rng), reals[domain])
                 loss = loss + 0.5 * self.hparams.r1_gamma * penalty
                 values[log_names.per_direction(log_names.R1, domain)] = penalty.detach()
             if domain == "b" and isinstance(self.augment, AdaptiveAugment):
@@ -231,9 +231,10 @@ class UnpairedTranslation(AdversarialModule):
             values[log_names.per_direction(log_names.D_REAL, domain)] = self.loss.score(
                 real_logits.detach()
             ).mean()
-            values[log_names.per_direction(log_names.D_FAKE_BEFORE_D_STEP, domain)] = self.loss.score(
-                fake_logits.detach()
-            ).mean()
+            translated = "a2b" if domain == "b" else "b2a"  # what this domain's D judges
+            values[log_names.per_direction(log_names.D_TRANSLATED_BEFORE_D_STEP, translated)] = (
+                self.loss.score(fake_logits.detach()).mean()
+            )
         return total, values
 
 

@@ -320,7 +320,7 @@ class NoiseInjection(nn.Module):
     channels. ``strength`` is learned, one per layer (``channels=1``, StyleGAN2) or per channel
     (StyleGAN), and starts at zero.
 
-    Modes: ``random`` draws new noise (from ``generator`` if given: drawn on its device, then moved),
+    Modes: ``random`` draws new noise (from ``rng`` if given: drawn on its device, then moved),
     ``const`` uses the fixed buffer ``noise_const`` (1, 1, side, side) saved with the weights, ``none``
     adds nothing.
     """
@@ -330,15 +330,15 @@ class NoiseInjection(nn.Module):
         self.strength = nn.Parameter(torch.zeros(channels))
         self.register_buffer("noise_const", torch.randn(1, 1, side, side))
 
-    def forward(self, x: Tensor, mode: str = "random", generator: torch.Generator | None = None) -> Tensor:
+    def forward(self, x: Tensor, mode: str = "random", rng: torch.Generator | None = None) -> Tensor:
         if check_noise_mode(mode) == "none":
             return x
         if mode == "const":
             noise = self.noise_const.to(x.dtype)
         else:
             n, _, h, w = x.shape
-            where = generator.device if generator is not None else x.device
-            noise = torch.randn(n, 1, h, w, generator=generator, device=where).to(x.device, x.dtype)
+            where = rng.device if rng is not None else x.device
+            noise = torch.randn(n, 1, h, w, generator=rng, device=where).to(x.device, x.dtype)
         return x + noise * self.strength.view(1, -1, 1, 1).to(x.dtype)
 
 
@@ -594,7 +594,7 @@ def style_ranges(layer_sides: Sequence[int]) -> dict[str, range]:
 class StyleGenerator(nn.Module):
     """What the StyleGAN generators share: ``mapping_network``, the average ``w_avg``, truncation,
     style mixing, style ranges. Subclasses build ``synthesis_network`` (called as
-    ``synthesis_network(ws (N, num_ws, w_dim), noise_mode, noise_generator)``) and set ``num_ws`` and
+    ``synthesis_network(ws (N, num_ws, w_dim), noise_mode, noise_rng)``) and set ``num_ws`` and
     ``layer_sides`` (the side of the layer each w drives)."""
 
     num_ws: int
@@ -623,12 +623,12 @@ class StyleGenerator(nn.Module):
         return self.mapping_network(z, labels)
 
     def synthesis(
-        self, ws: Tensor, noise_mode: str | None = None, noise_generator: torch.Generator | None = None
+        self, ws: Tensor, noise_mode: str | None = None, noise_rng: torch.Generator | None = None
     ) -> Tensor:
         """ws (N, w_dim) or (N, num_ws, w_dim) -> images (N, C, S, S); ``noise_mode`` defaults to the
         generator's (``random``, ``const`` or ``none``)."""
         mode = check_noise_mode(noise_mode or self.noise_mode)
-        return self.synthesis_network(broadcast_ws(ws, self.num_ws), mode, noise_generator)
+        return self.synthesis_network(broadcast_ws(ws, self.num_ws), mode, noise_rng)
 
     def truncate(self, w: Tensor, psi: float) -> Tensor:
         """The truncation trick in W: ``w_avg + psi * (w - w_avg)``, ``psi`` in [0, 1] (1: unchanged,
@@ -655,7 +655,7 @@ class StyleGenerator(nn.Module):
         mixing_z: Tensor | None = None,
         mixing_cutoff: int | None = None,
         noise_mode: str | None = None,
-        noise_generator: torch.Generator | None = None,
+        noise_rng: torch.Generator | None = None,
     ) -> Tensor:
         """z (N, z_dim) [+ labels (N,)] -> images (N, C, S, S).
 
@@ -673,4 +673,4 @@ class StyleGenerator(nn.Module):
             ws = w
         if truncation is not None:
             ws = self.truncate(ws, truncation)
-        return self.synthesis(ws, noise_mode, noise_generator)
+        return self.synthesis(ws, noise_mode, noise_rng)

@@ -105,9 +105,9 @@ class StyleLayer(nn.Module):
         self.adain = AdaIN(channels, w_dim)
 
     def forward(
-        self, x: Tensor, w: Tensor, noise_mode: str = "random", noise_generator: torch.Generator | None = None
+        self, x: Tensor, w: Tensor, noise_mode: str = "random", noise_rng: torch.Generator | None = None
     ) -> Tensor:
-        x = self.noise(x, noise_mode, noise_generator)
+        x = self.noise(x, noise_mode, noise_rng)
         return self.adain(activate(x + self.bias.view(1, -1, 1, 1).to(x.dtype), "lrelu"), w)
 
 
@@ -133,14 +133,14 @@ class StyleBlock(nn.Module):
         w0: Tensor,
         w1: Tensor,
         noise_mode: str = "random",
-        noise_generator: torch.Generator | None = None,
+        noise_rng: torch.Generator | None = None,
     ) -> Tensor:
         if self.conv0 is None:
             x = self.const[None].expand(w0.shape[0], -1, -1, -1).to(w0.dtype)
         else:
             x = self.conv0(self.up(x))
-        x = self.style0(x, w0, noise_mode, noise_generator)
-        return self.style1(self.conv1(x), w1, noise_mode, noise_generator)
+        x = self.style0(x, w0, noise_mode, noise_rng)
+        return self.style1(self.conv1(x), w1, noise_mode, noise_rng)
 
 
 def _resize_nearest(x: Tensor, side: int) -> Tensor:
@@ -174,7 +174,7 @@ class StyleGANSynthesis(nn.Module):
         self,
         ws: Tensor,
         noise_mode: str = "random",
-        noise_generator: torch.Generator | None = None,
+        noise_rng: torch.Generator | None = None,
         level: int | None = None,
         alpha: float = 1.0,
         alpha_weight: Tensor | None = None,
@@ -187,7 +187,7 @@ class StyleGANSynthesis(nn.Module):
         for i in range(level + 1):
             if i == level:
                 lower = x
-            x = self.blocks[i](x, ws[:, 2 * i], ws[:, 2 * i + 1], noise_mode, noise_generator)
+            x = self.blocks[i](x, ws[:, 2 * i], ws[:, 2 * i + 1], noise_mode, noise_rng)
         final = self.sides[-1]
         rgb = _resize_nearest(self.to_rgb[level](x), final)
         if alpha < 1.0:  # fading in: lerp(lower level's image, this level's image, alpha)
@@ -234,14 +234,14 @@ class StyleGANGenerator(StyleGenerator, Progressive):
         self._init_progress(len(self.sides))
 
     def synthesis(
-        self, ws: Tensor, noise_mode: str | None = None, noise_generator: torch.Generator | None = None
+        self, ws: Tensor, noise_mode: str | None = None, noise_rng: torch.Generator | None = None
     ) -> Tensor:
         """ws (N, w_dim) or (N, num_ws, w_dim) -> images (N, C, S, S) at the current progress (the ws
         of the levels not grown yet are unused)."""
         mode = check_noise_mode(noise_mode or self.noise_mode)
         level, alpha = self.progress
         return self.synthesis_network(
-            broadcast_ws(ws, self.num_ws), mode, noise_generator, level, alpha, self.progress_alpha
+            broadcast_ws(ws, self.num_ws), mode, noise_rng, level, alpha, self.progress_alpha
         )
 
 

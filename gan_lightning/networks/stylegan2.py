@@ -59,9 +59,9 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def forward(
-        self, x: Tensor, w: Tensor, noise_mode: str = "random", noise_generator: torch.Generator | None = None
+        self, x: Tensor, w: Tensor, noise_mode: str = "random", noise_rng: torch.Generator | None = None
     ) -> Tensor:
-        x = self.noise(self.conv(x, w, self.fused), noise_mode, noise_generator)
+        x = self.noise(self.conv(x, w, self.fused), noise_mode, noise_rng)
         return activate(x + self.bias.view(1, -1, 1, 1).to(x.dtype), "lrelu")
 
 
@@ -118,14 +118,14 @@ class StyleGAN2Synthesis(nn.Module):
         self.layer_sides = [self.sides[0]] + [s for s in self.sides[1:] for _ in range(2)] + [self.sides[-1]]
 
     def forward(
-        self, ws: Tensor, noise_mode: str = "random", noise_generator: torch.Generator | None = None
+        self, ws: Tensor, noise_mode: str = "random", noise_rng: torch.Generator | None = None
     ) -> Tensor:
         x = self.const[None].expand(ws.shape[0], -1, -1, -1).to(ws.dtype)
-        x = self.input_layer(x, ws[:, 0], noise_mode, noise_generator)
+        x = self.input_layer(x, ws[:, 0], noise_mode, noise_rng)
         img = self.input_rgb(x, ws[:, 1])
         for i, block in enumerate(self.blocks):
-            x = block.conv0(x, ws[:, 2 * i + 1], noise_mode, noise_generator)
-            x = block.conv1(x, ws[:, 2 * i + 2], noise_mode, noise_generator)
+            x = block.conv0(x, ws[:, 2 * i + 1], noise_mode, noise_rng)
+            x = block.conv1(x, ws[:, 2 * i + 2], noise_mode, noise_rng)
             img = self.upsample(img) + block.to_rgb(x, ws[:, 2 * i + 3])
         return img
 

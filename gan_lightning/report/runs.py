@@ -150,7 +150,8 @@ def _read_events(job: Job) -> None:
         events.Reload()
         for tag in events.Tags()["scalars"]:
             scalars = events.Scalars(tag)
-            job.curves.setdefault(tag, []).extend((s.step, s.value) for s in scalars)
+            name = log_names.RENAMED.get(tag, tag)
+            job.curves.setdefault(name, []).extend((s.step, s.value) for s in scalars)
             last_times.append(scalars[-1].wall_time)
         with contextlib.suppress(ValueError):  # raised when no event at all could be read
             first_times.append(events.FirstEventTimestamp())

@@ -86,9 +86,9 @@ def test_gradient_penalty_uses_the_given_generator() -> None:
     def critic(x: torch.Tensor) -> torch.Tensor:
         return 0.5 * (x**2).sum(dim=1)
 
-    first = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(3))
-    again = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(3))
-    other = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(4))
+    first = gradient_penalty(critic, real, fake, rng=torch.Generator().manual_seed(3))
+    again = gradient_penalty(critic, real, fake, rng=torch.Generator().manual_seed(3))
+    other = gradient_penalty(critic, real, fake, rng=torch.Generator().manual_seed(4))
     assert first.item() == again.item()
     assert first.item() != other.item()
     eps = torch.rand(6, 1, generator=torch.Generator().manual_seed(3))
@@ -115,7 +115,7 @@ def test_path_length_linear_generator_by_hand() -> None:
     images = (w @ m).view(N, C, H, W)
     mean = torch.tensor(0.7)
     penalty, new_mean, lengths = path_length_penalty(
-        images, w, mean, decay=0.1, generator=torch.Generator().manual_seed(5)
+        images, w, mean, decay=0.1, rng=torch.Generator().manual_seed(5)
     )
     y = _noise(5, (N, C, H, W)).flatten(1)  # (N, CHW)
     expected_lengths = (y @ m.T).norm(dim=1)  # M y_n for each n
@@ -135,9 +135,7 @@ def test_path_length_per_layer_latents() -> None:
     ms = torch.randn(layers, D, C * H * W)
     w = torch.randn(N, layers, D, requires_grad=True)
     images = torch.einsum("nld,ldk->nk", w, ms).view(N, C, H, W)
-    _, _, lengths = path_length_penalty(
-        images, w, torch.tensor(0.0), generator=torch.Generator().manual_seed(2)
-    )
+    _, _, lengths = path_length_penalty(images, w, torch.tensor(0.0), rng=torch.Generator().manual_seed(2))
     y = _noise(2, (N, C, H, W)).flatten(1)
     squared = torch.stack([(y @ ms[layer].T).pow(2).sum(dim=1) for layer in range(layers)], dim=1)  # (N, L)
     torch.testing.assert_close(lengths, squared.mean(dim=1).sqrt())
@@ -149,7 +147,7 @@ def test_path_length_gradient_reaches_the_generator() -> None:
     m = torch.randn(D, C * H * W, requires_grad=True)
     w = torch.randn(N, D, requires_grad=True)
     penalty, new_mean, _ = path_length_penalty(
-        (w @ m).view(N, C, H, W), w, torch.tensor(1.0), decay=0.01, generator=torch.Generator().manual_seed(9)
+        (w @ m).view(N, C, H, W), w, torch.tensor(1.0), decay=0.01, rng=torch.Generator().manual_seed(9)
     )
     penalty.backward()
     grad = m.grad.clone()
@@ -172,7 +170,7 @@ def test_path_length_mean_converges_and_penalty_vanishes_for_an_isometry() -> No
     generator = torch.Generator().manual_seed(0)
     for _ in range(300):
         images = (w @ q).view(2, 1, size, size)
-        penalty, mean, lengths = path_length_penalty(images, w, mean, decay=0.05, generator=generator)
+        penalty, mean, lengths = path_length_penalty(images, w, mean, decay=0.05, rng=generator)
     assert mean.item() == pytest.approx(1.0, abs=0.05)  # E||y|| with y ~ N(0, I / (H W)), H W = 256
     assert penalty.item() < 0.01
 
@@ -183,9 +181,7 @@ def test_path_length_generator_reproducible() -> None:
 
     def run(seed: int) -> torch.Tensor:
         images = (w @ m).view(N, C, H, W)
-        return path_length_penalty(
-            images, w, torch.tensor(0.0), generator=torch.Generator().manual_seed(seed)
-        )[2]
+        return path_length_penalty(images, w, torch.tensor(0.0), rng=torch.Generator().manual_seed(seed))[2]
 
     torch.testing.assert_close(run(1), run(1))
     assert not torch.allclose(run(1), run(2))

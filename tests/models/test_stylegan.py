@@ -109,7 +109,7 @@ def test_style_mixing_draws_a_second_latent_with_its_probability():
     assert calls[0]["mixing_z"].shape == (4, 16) and 1 <= calls[0]["mixing_cutoff"] < model.generator.num_ws
     model.hparams.style_mixing = 0.0
     model.fake_images(4, None, noise)
-    assert "mixing_z" not in calls[1] and calls[1]["noise_generator"] is noise
+    assert "mixing_z" not in calls[1] and calls[1]["noise_rng"] is noise
 
 
 def test_truncation_in_w_psi_zero_is_the_average_image_and_one_is_off():

@@ -101,9 +101,9 @@ def test_discriminator_phase_sees_translations_through_the_pool():
         loss, values = model.discriminator_loss((a, b), noise)
         assert torch.isfinite(loss)
         assert len(model.pool_a) == len(model.pool_b) == min(3, 2 * (step + 1))
-    assert {"train/d_loss_a", "train/d_loss_b", "train/D(x)_a", "train/D(G(z))_before_d_step_b"} <= set(
-        values
-    )
+    # D_B judges the translations a2b, D_A those of b2a: the scores are named by direction
+    translated = {"train/D(translated)_before_d_step_a2b", "train/D(translated)_before_d_step_b2a"}
+    assert {"train/d_loss_a", "train/d_loss_b", "train/D(x)_a", *translated} <= set(values)
 
 
 def test_generate_gives_the_translation_grid_rows():

@@ -94,7 +94,7 @@ def test_noise_strengths_start_at_zero_and_noise_modes() -> None:
         assert not torch.allclose(gen(z), gen(z))
         torch.testing.assert_close(gen(z, noise_mode="const"), gen(z, noise_mode="const"))
         assert not torch.allclose(gen(z, noise_mode="none"), gen(z, noise_mode="const"))
-        seeded = [gen(z, noise_generator=torch.Generator().manual_seed(1)) for _ in range(2)]
+        seeded = [gen(z, noise_rng=torch.Generator().manual_seed(1)) for _ in range(2)]
         torch.testing.assert_close(*seeded)
     with pytest.raises(ConfigError, match="noise mode"):
         small_generator(noise_mode="fixed")
