@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
-from gan_lightning.augment import AdaptiveAugment, build_augment, ops
+from gan_lightning.augment import AdaptiveAugment, build_augment, matrices, ops
 from gan_lightning.augment import ada as ada_ops
 from gan_lightning.errors import ConfigError
 
 SHAPES = [(4, 1, 28, 28), (4, 3, 32, 32), (2, 3, 64, 64)]
-OP_NAMES = ["xflip", "rotate90", "translation", "brightness", "contrast", "saturation"]
+OP_NAMES = list(ada_ops.OPS)
+OLD_SIX = ["xflip", "rotate90", "translation", "brightness", "contrast", "saturation"]
+CONF = Path(__file__).resolve().parents[2] / "gan_lightning" / "conf" / "augment" / "ada.yaml"
 
 
 def _images(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
@@ -148,6 +152,256 @@ def test_color_ops_by_hand() -> None:
 def test_saturation_is_a_noop_for_one_channel() -> None:
     x = _images((2, 1, 8, 8))
     assert ada_ops.saturation(x, 1.0, _gen(0)) is x
+
+
+# --- the full bgc pipeline ---------------------------------------------------------------------------
+
+
+def _six_op_pipeline_of_before(
+    x: torch.Tensor, p: torch.Tensor | float, draws: torch.Generator
+) -> torch.Tensor:
+    """A frozen copy of ADA before the full bgc set (xflip, rotate90, translation, brightness,
+    contrast, saturation): the same draws in the same order, the same arithmetic."""
+    n, c, h, w = x.shape
+
+    def where(mask: torch.Tensor, changed: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+        return torch.where(mask.view(-1, 1, 1, 1), changed, kept)
+
+    x = where(ops.bernoulli(n, p, x.device, draws), x.flip(3), x)
+    if h == w:
+        mask = ops.bernoulli(n, p, x.device, draws)
+        k = ops.integers(n, 1, 3, x.device, draws).view(-1, 1, 1, 1)
+        rotated = torch.where(k == 1, x.rot90(1, (2, 3)), x.rot90(2, (2, 3)))
+        x = where(mask, torch.where(k == 3, x.rot90(3, (2, 3)), rotated), x)
+    mask = ops.bernoulli(n, p, x.device, draws)
+    sy, sx = ops.max_shift(h, 1 / 8), ops.max_shift(w, 1 / 8)
+    dy, dx = ops.integers(n, -sy, sy, x.device, draws), ops.integers(n, -sx, sx, x.device, draws)
+    x = where(mask, ops.translate(x, dy, dx, padding="reflect"), x)
+    mask = ops.bernoulli(n, p, x.device, draws)
+    x = where(mask, x + ops.normal(n, 0.2, x, draws), x)
+    mask = ops.bernoulli(n, p, x.device, draws)
+    factor = ops.normal(n, 0.5 * math.log(2), x, draws).exp()
+    x = where(mask, ops.scale_around(x, x.mean(dim=(1, 2, 3), keepdim=True), factor), x)
+    if c > 1:
+        mask = ops.bernoulli(n, p, x.device, draws)
+        factor = ops.normal(n, math.log(2), x, draws).exp()
+        x = where(mask, ops.scale_around(x, x.mean(dim=1, keepdim=True), factor), x)
+    return x
+
+
+@pytest.mark.parametrize("shape", [(4, 1, 28, 28), (4, 3, 32, 32), (3, 3, 8, 12)])
+@pytest.mark.parametrize("p", [0.3, 1.0])
+def test_the_old_six_ops_are_bit_identical_to_the_pipeline_before(shape, p: float) -> None:
+    """augment.ops=[xflip,rotate90,translation,brightness,contrast,saturation] gives exactly what ADA
+    gave before the full bgc set, multipliers of 1 included."""
+    x = _images(shape)
+    for seed in range(3):
+        expected = _six_op_pipeline_of_before(x, torch.tensor(p), _gen(seed))
+        assert torch.equal(_with_p(p, ops=OLD_SIX)(x, _gen(seed)), expected)
+        ones = {name: 1 for name in ada_ops.OPS}
+        assert torch.equal(_with_p(p, ops=OLD_SIX, multipliers=ones)(x, _gen(seed)), expected)
+
+
+def test_ops_are_the_reference_bgc_set_in_its_order() -> None:
+    bgc = ("xflip", "rotate90", "translation", "scale", "rotate", "aniso", "xfrac")
+    bgc += ("brightness", "contrast", "lumaflip", "hue", "saturation")
+    assert bgc == ada_ops.OPS
+    assert AdaptiveAugment().ops == ada_ops.OPS
+    assert AdaptiveAugment()._stages == [
+        *("xflip", "rotate90", "translation", ("scale", "rotate", "aniso", "xfrac")),
+        *("brightness", "contrast", "lumaflip", "hue", "saturation"),
+    ]
+
+
+def test_conf_ada_yaml_builds_the_full_pipeline() -> None:
+    augment = build_augment(**OmegaConf.to_container(OmegaConf.load(CONF)))
+    assert augment.ops == ada_ops.OPS
+    assert augment.multipliers == {name: 1.0 for name in ada_ops.OPS}
+
+
+@pytest.mark.parametrize("name", OP_NAMES)
+def test_every_op_at_p_zero_returns_the_images_exactly(name: str) -> None:
+    """No blur at p = 0: a geometric op that did not fire is a torch.where, not a resampling."""
+    x = _images((3, 3, 12, 12))
+    assert torch.equal(_with_p(0.0, ops=[name])(x, _gen(0)), x)
+
+
+def test_geometric_ops_keep_a_constant_image_constant() -> None:
+    """Reflect padding: whatever the transform, nothing black enters at the borders."""
+    x = torch.full((8, 3, 16, 12), 0.3)
+    out = _with_p(1.0, ops=list(ada_ops.GEOMETRIC))(x, _gen(0))
+    torch.testing.assert_close(out, x, rtol=0, atol=1e-6)
+    torch.testing.assert_close(ada_ops.xfrac(x, 1.0, _gen(1)), x, rtol=0, atol=1e-6)
+
+
+def test_resample_of_a_whole_pixel_shift_is_the_reflect_padded_translation() -> None:
+    x = _images((2, 3, 8, 8))
+    for dy, dx in [(0, 1), (3, -2)]:
+        n = torch.ones(2)
+        shifted = matrices.resample(x, matrices.translation(-dx * n, -dy * n))
+        expected = ops.translate(x, torch.tensor([dy, dy]), torch.tensor([dx, dx]), padding="reflect")
+        torch.testing.assert_close(shifted, expected, rtol=0, atol=1e-5)  # float rounding of the grid
+
+
+@pytest.mark.parametrize("size", [7, 8])
+def test_rotation_by_90_degrees_is_rot90(size: int) -> None:
+    """pi / 2 turns the content clockwise on screen: torch.rot90(x, -1), up to interpolation."""
+    x = _images((2, 3, size, size))
+    turned = matrices.resample(x, matrices.rotation(torch.full((2,), -math.pi / 2)))  # the inverse
+    torch.testing.assert_close(turned, x.rot90(-1, (2, 3)), rtol=0, atol=1e-5)
+
+
+def test_isotropic_scale_2_doubles_distances_from_the_centre() -> None:
+    x = _images((2, 3, 9, 9))
+    out = matrices.resample(x, matrices.scaling(torch.full((2,), 0.5), torch.full((2,), 0.5)))
+    for a in range(-2, 3):
+        for b in range(-2, 3):
+            torch.testing.assert_close(
+                out[..., 4 + 2 * a, 4 + 2 * b], x[..., 4 + a, 4 + b], rtol=0, atol=1e-6
+            )
+    torch.testing.assert_close(out[..., 5, 4], (x[..., 4, 4] + x[..., 5, 4]) / 2, rtol=0, atol=1e-6)
+
+
+def _lognormal(draws: torch.Generator, n: int, std: float) -> torch.Tensor:
+    return (std * torch.randn((n, 1, 1, 1), generator=draws)).view(n).exp()
+
+
+def _angle(draws: torch.Generator, n: int) -> torch.Tensor:
+    return (-math.pi + 2 * math.pi * torch.rand((n, 1, 1, 1), generator=draws)).view(n)
+
+
+def test_geometric_ops_by_hand() -> None:
+    """Each op's draws (its mask, then its parameters) and the inverse matrix it resamples with."""
+    x, n = _images((3, 3, 10, 10)), 3
+    std = 0.2 * math.log(2)
+
+    draws = _gen(1)
+    torch.rand(n, generator=draws)
+    s = _lognormal(draws, n, std)
+    torch.testing.assert_close(
+        ada_ops.scale(x, 1.0, _gen(1)), matrices.resample(x, matrices.scaling(1 / s, 1 / s))
+    )
+
+    draws = _gen(2)
+    torch.rand(n, generator=draws)
+    s = _lognormal(draws, n, std)
+    torch.testing.assert_close(
+        ada_ops.aniso(x, 1.0, _gen(2)), matrices.resample(x, matrices.scaling(1 / s, s))
+    )
+
+    draws = _gen(3)
+    torch.rand(n, generator=draws)
+    tx = 0.125 * 10 * torch.randn((n, 1, 1, 1), generator=draws).view(n)
+    ty = 0.125 * 10 * torch.randn((n, 1, 1, 1), generator=draws).view(n)
+    torch.testing.assert_close(
+        ada_ops.xfrac(x, 1.0, _gen(3)), matrices.resample(x, matrices.translation(-tx, -ty))
+    )
+
+    draws = _gen(4)  # p = 1: p_rot = 1, both rotations
+    torch.rand(n, generator=draws)
+    first = _angle(draws, n)
+    torch.rand(n, generator=draws)
+    second = _angle(draws, n)
+    inverse = matrices.rotation(-first) @ matrices.rotation(-second)
+    torch.testing.assert_close(ada_ops.rotate(x, 1.0, _gen(4)), matrices.resample(x, inverse))
+
+
+def test_rotate_is_a_pre_and_a_post_rotation_around_aniso() -> None:
+    steps = ada_ops._geometric_steps
+    assert steps(ada_ops.GEOMETRIC) == ["scale", "rotate", "aniso", "rotate", "xfrac"]  # the reference's
+    assert steps(("rotate",)) == ["rotate", "rotate"]
+    assert steps(("aniso", "rotate", "xfrac")) == ["aniso", "rotate", "rotate", "xfrac"]
+
+
+def test_rotation_probability_makes_one_of_two_rotations_happen_with_p() -> None:
+    assert ada_ops.rotation_probability(0.19) == pytest.approx(0.1)
+    assert ada_ops.rotation_probability(torch.tensor(0.0)).item() == 0.0
+    assert ada_ops.rotation_probability(torch.tensor(1.0)).item() == 1.0
+    x = _images((400, 1, 4, 4))
+    out = ada_ops.rotate(x, torch.tensor(0.5), _gen(0))
+    rotated = sum(not torch.equal(out[i], x[i]) for i in range(400))
+    assert 160 < rotated < 240  # 200 expected
+
+
+def test_luma_flip_of_a_known_colour() -> None:
+    """(0.5, 0.2, -0.4) has luma 0.1: the reflection keeps the chroma and negates the luma."""
+    x = torch.tensor([0.5, 0.2, -0.4]).view(1, 3, 1, 1).expand(2, 3, 2, 2)
+    expected = torch.tensor([0.3, 0.0, -0.6]).view(1, 3, 1, 1).expand(2, 3, 2, 2)
+    torch.testing.assert_close(ada_ops.lumaflip(x, 1.0, _gen(0)), expected)
+    grey = _images((2, 1, 4, 4))
+    torch.testing.assert_close(ada_ops.lumaflip(grey, 1.0, _gen(0)), -grey)
+    torch.testing.assert_close(matrices.luma_flip(matrices.luma_flip(x)), x)  # a reflection
+
+
+def test_hue_rotation_by_a_third_turn_cycles_the_channels() -> None:
+    """Red (1, -1, -1) -> green (-1, 1, -1): (r, g, b) -> (b, r, g); the luma is kept at any angle."""
+    x = _images((2, 3, 4, 4))
+    third = matrices.hue_rotation(torch.full((2,), 2 * math.pi / 3))
+    torch.testing.assert_close(matrices.color_transform(x, third), x[:, [2, 0, 1]], rtol=0, atol=1e-6)
+    red = torch.tensor([1.0, -1.0, -1.0]).view(1, 3, 1, 1)
+    green = matrices.color_transform(red, matrices.hue_rotation(torch.tensor([2 * math.pi / 3])))
+    torch.testing.assert_close(green, torch.tensor([-1.0, 1.0, -1.0]).view(1, 3, 1, 1), rtol=0, atol=1e-6)
+
+    draws = _gen(5)
+    torch.rand(2, generator=draws)
+    theta = _angle(draws, 2)
+    out = ada_ops.hue(x, 1.0, _gen(5))
+    torch.testing.assert_close(out, matrices.color_transform(x, matrices.hue_rotation(theta)))
+    torch.testing.assert_close(out.mean(dim=1), x.mean(dim=1))
+    torch.testing.assert_close(out.norm(dim=1), x.norm(dim=1))  # a rotation
+
+
+def test_hue_is_a_noop_without_three_channels() -> None:
+    x = _images((2, 1, 8, 8))
+    assert ada_ops.hue(x, 1.0, _gen(0)) is x
+
+
+def test_gradients_of_gradients_pass_the_geometric_ops() -> None:
+    """R1 differentiates D's gradient with respect to the augmented-from images."""
+    x = _images((2, 3, 8, 8)).requires_grad_(True)
+    weight = torch.randn(3, 3, 3, 3, requires_grad=True)
+    out = torch.nn.functional.conv2d(_with_p(1.0)(x, _gen(0)), weight).square().sum()
+    (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    grad.square().sum().backward()
+    assert torch.isfinite(weight.grad).all() and weight.grad.abs().sum() > 0
+
+
+# --- multipliers -------------------------------------------------------------------------------------
+
+
+def test_multipliers_scale_each_ops_probability() -> None:
+    x = _images((16, 3, 8, 8))
+    assert torch.equal(_with_p(0.5, ops=["xflip"], multipliers={"xflip": 2})(x, _gen(0)), x.flip(3))
+    draws = _gen(0)
+    off = _with_p(1.0, ops=["xflip", "scale", "hue"], multipliers={"xflip": 0, "scale": 0, "hue": 0})
+    assert off._stages == [] and torch.equal(off(x, draws), x)
+    assert torch.equal(draws.get_state(), _gen(0).get_state())  # an op turned off draws nothing
+    some = _with_p(0.5, ops=["scale", "rotate"], multipliers={"rotate": 0, "hue": 3})
+    assert some._stages == [("scale",)]
+    assert torch.equal(some(x, _gen(1)), _with_p(0.5, ops=["scale"])(x, _gen(1)))
+
+
+@pytest.mark.parametrize(
+    ("multipliers", "message"),
+    [
+        ({"cutout": 1}, r"Unknown augment\.multipliers entries \['cutout'\]\. Valid names: xflip"),
+        ({"scale": -1}, r"augment\.multipliers\.scale must be a number >= 0"),
+        ({"hue": "big"}, r"augment\.multipliers\.hue must be a number >= 0"),
+        ({"hue": True}, r"augment\.multipliers\.hue must be a number >= 0"),
+        ({"rotate": float("nan")}, r"augment\.multipliers\.rotate must be a number >= 0"),
+        ({"rotate": float("inf")}, r"augment\.multipliers\.rotate must be a number >= 0"),
+        ([1.0, 2.0], r"augment\.multipliers must map op names to probability multipliers"),
+        ({"xint": 1}, r"augment\.multipliers: the reference's xint .* write translation"),
+    ],
+)
+def test_bad_multipliers_are_config_errors(multipliers, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_augment("ada", multipliers=multipliers)
+
+
+def test_xint_is_pointed_to_translation() -> None:
+    with pytest.raises(ConfigError, match=r"augment\.ops: the reference's xint .* write translation"):
+        build_augment("ada", ops="xflip,xint")
 
 
 # --- the feedback loop -----------------------------------------------------------------------------
