@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import OmegaConf
 
-from gan_lightning.config import build
+from gan_lightning.config import build, family_options
 from gan_lightning.errors import ConfigError
 from gan_lightning.models import family_for_checkpoint
+
+log = logging.getLogger(__name__)
 
 
 def read_checkpoint(path: str | Path, key: str = "ckpt") -> dict[str, Any]:
@@ -58,6 +61,18 @@ def check_resumable(model: torch.nn.Module, path: str | Path) -> None:
             f"{expected.get(differing[0])} here). Resume with the same model=, data= and model.* options "
             "as the original run (its .hydra/config.yaml lists them)."
         )
+    saved = checkpoint["hyper_parameters"]
+    changed = sorted(k for k in model.hparams.keys() & saved.keys() if model.hparams[k] != saved[k])
+    defaults = family_options(type(model))  # options newer than the checkpoint count at their default
+    added = sorted(k for k in model.hparams.keys() - saved.keys() if model.hparams[k] != defaults.get(k))
+    if changed or added:
+        log.warning(
+            "Resuming %s with other model options than it was trained with: %s. The run continues with "
+            "today's values; pass the original ones (e.g. model.%s=...) to continue it unchanged.",
+            path, ", ".join([f"{k} ({saved[k]!r} -> {model.hparams[k]!r})" for k in changed]
+                            + [f"{k} (new: {model.hparams[k]!r})" for k in added]),
+            (changed + added)[0],
+        )  # fmt: skip
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu"):

@@ -35,6 +35,7 @@ class DataFacts:
     num_classes: int | None = None
     classes: list[int] | None = field(default=None)
     is_image: bool = True
+    source_shape: tuple[int, ...] | None = None  # paired data: the sources' shape (pix2pix)
 
 
 def build_model(cfg: DictConfig, data: Any) -> Any:
@@ -53,26 +54,28 @@ def build_model(cfg: DictConfig, data: Any) -> Any:
     )
 
 
-def family_options(family: type) -> set[str]:
-    """The options a family's constructor takes: its own and those of every class it builds on (the
-    core's included), as the ``__init__`` signatures along its class hierarchy name them."""
-    names: set[str] = set()
+def family_options(family: type) -> dict[str, Any]:
+    """The options a family's constructor takes, with their defaults (``inspect.Parameter.empty`` for
+    none): its own and those of every class it builds on (the core's included), as the ``__init__``
+    signatures along its class hierarchy name them (the most derived default wins)."""
+    options: dict[str, Any] = {}
     for cls in family.__mro__:
         init = cls.__dict__.get("__init__")
         if init is None or cls.__module__.startswith(("pytorch_lightning", "lightning", "torch")):
             continue
-        parameters = inspect.signature(init).parameters.values()
-        names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    return names - {"self"}
+        for p in inspect.signature(init).parameters.values():
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self":
+                options.setdefault(p.name, p.default)
+    return options
 
 
 def check_family_options(family: type, keys: Any) -> None:
     """Fail before any work when the model config sets an option its family does not take, saying
     which families take it."""
-    unknown = sorted(set(keys) - family_options(family) - {"_target_"})
+    unknown = sorted(set(keys) - set(family_options(family)) - {"_target_"})
     if not unknown:
         return
-    takers = sorted({cls.__name__ for cls in FAMILIES.values() if set(unknown) <= family_options(cls)})
+    takers = sorted({cls.__name__ for cls in FAMILIES.values() if set(unknown) <= set(family_options(cls))})
     hint = f" It is an option of {', '.join(takers)}." if takers else ""
     raise ConfigError(
         f"model.{', model.'.join(unknown)}: not an option of {family.__name__}.{hint} Choose the model "

@@ -14,12 +14,12 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from gan_lightning.callbacks.translation_metrics import EVALUATORS
 from gan_lightning.checkpoints import load_datamodule, load_model, resolve_device
 from gan_lightning.errors import ConfigError, exit_on_user_error
 from gan_lightning.metrics.classifier_training import ensure_feature_net
 from gan_lightning.metrics.protocol import MetricOptions, build_image_evaluator, evaluate_images, evaluate_toy
 from gan_lightning.metrics.toy import TOY_SAMPLES
-from gan_lightning.metrics.translation import build_translation_evaluator
 from gan_lightning.sample import choose_labels
 
 
@@ -32,8 +32,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = load_datamodule(model, cfg.data_root)
     result: dict[str, Any] = {"ckpt": str(cfg.ckpt), "generator_step": int(model.generator_step)}
     generator = "ema" if cfg.ema and model.ema is not None else "trained"  # which generator was sampled
-    if getattr(model, "data_kind", "samples") == "two_domains":
-        evaluator, protocol = build_translation_evaluator(
+    kind = getattr(model, "data_kind", "samples")
+    if kind in EVALUATORS:  # image-to-image families: their test images
+        evaluator, protocol = EVALUATORS[kind][1](
             datamodule,
             cfg.inception_weights,
             min(cfg.batch_size, 50),

@@ -65,6 +65,7 @@ CYCLE = "train/cycle"  # |F(G(a)) - a| (a2b) and |G(F(b)) - b| (b2a), raw
 IDENTITY = "train/identity"  # |G(b) - b| (a2b) and |F(a) - a| (b2a), raw
 FEATURE_MATCHING = "train/feature_matching"  # DiscoGAN: D's mean features of real vs translated, raw
 D_DOMAIN_LOSS = "train/d_loss"  # per domain: train/d_loss_a (D_A), train/d_loss_b (D_B)
+L1 = "train/l1"  # pix2pix: |G(source) - target|, raw
 CYCLE_WEIGHT = "train/cycle_weight"  # the cycle / reconstruction weight in force (DiscoGAN's curriculum)
 
 #: tags of earlier versions -> today's, so that the report reads old runs under today's names

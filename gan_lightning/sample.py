@@ -77,11 +77,11 @@ def write_samples(cfg: DictConfig) -> Path:
     if out.suffix not in (".png", ".jpg", ".pt"):
         raise ConfigError(f"out={out}: use a .png/.jpg file for a grid or a .pt file for tensors.")
     model = load_model(cfg.ckpt, resolve_device(cfg.device))
-    if getattr(model, "data_kind", "samples") == "two_domains":
+    if getattr(model, "data_kind", "samples") != "samples":
         raise ConfigError(
             f"ckpt={cfg.ckpt} is a translation model ({type(model).__name__}): it translates images instead "
             "of sampling them. Use python -m gan_lightning.translate ckpt=... input=DIR output=DIR "
-            "direction=a2b."
+            "(direction=a2b)."
         )
     if cfg.style_mixing:
         labels = choose_labels(model, 1, cfg.label)

@@ -102,7 +102,7 @@ STYLE_SMALL = (
 # tree of commit 5d4a9cb (where `gan_lightning.models.GAN` served StyleGAN and StyleGAN2 as well).
 PRE_SPLIT_OPTIONS = {
     "stylegan2": ("model=stylegan2", *(f"model.networks.stylegan2.{o}" for o in STYLE_SMALL),
-                  "model.r1_every=2", "model.pl_every=2", *QUICK_RUN),
+                  "model.r1_every=2", "model.pl_every=2", "model.lazy_optimizer_scaling=false", *QUICK_RUN),
     "stylegan": ("model=stylegan", *(f"model.networks.stylegan.{o}" for o in STYLE_SMALL),
                  "model.progressive.stable_steps=1", "model.progressive.fade_steps=2",
                  "model.progressive.total_steps=8", *QUICK_RUN),

@@ -1,14 +1,17 @@
-"""Translation metrics during training (``metrics=translation``, the default of the translation
-models): every N generator steps and at the end, per direction, logged as ``val/<metric>_<direction>``
-(see :mod:`gan_lightning.metrics.translation`).
+"""Translation metrics during training (``metrics=translation``, the default of the image-to-image
+models): every N generator steps and at the end. Unpaired data (CycleGAN, DiscoGAN): per direction,
+logged as ``val/<metric>_<direction>`` (:mod:`gan_lightning.metrics.translation`); paired data
+(pix2pix): against each test pair's target, ``val/<metric>`` (:mod:`gan_lightning.metrics.paired`).
 
-The test sets of both domains are small, so every rank evaluates them whole and identically (no
-collectives); rank 0 logs.
+The test sets are small, so every rank evaluates them whole and identically (no collectives); rank 0
+logs.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -16,22 +19,31 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 from gan_lightning.callbacks.periodic import PeriodicEvaluation
 from gan_lightning.errors import ConfigError
+from gan_lightning.metrics import paired, translation
 from gan_lightning.metrics.domain_classifier import domain_classifier_path
-from gan_lightning.metrics.translation import SCALARS, TranslationEvaluator, build_translation_evaluator
 
 log = logging.getLogger(__name__)
+#: data kind -> (the feature net's path of a datamodule, the evaluator builder)
+EVALUATORS: dict[str, tuple[Callable[[Any], Path], Callable[..., tuple[Any, Any]]]] = {
+    "two_domains": (
+        lambda datamodule: domain_classifier_path(datamodule.root, datamodule.stats_name),
+        translation.build_translation_evaluator,
+    ),
+    "paired": (paired.feature_net_path, paired.build_paired_evaluator),
+}
 
 
 class TranslationMetrics(PeriodicEvaluation):
-    """Evaluate both translation directions every ``every_n_steps`` generator steps (0: at the end only).
+    """Evaluate the translations every ``every_n_steps`` generator steps (0: at the end only).
 
     Args:
         every_n_steps: period in generator steps.
         inception_weights: local file of FID's Inception weights: adds Inception-space FID / KID.
         batch_size: images per forward pass.
         at_start: also evaluate the untrained generators (step 0).
-        train_classifier: the domain classifier is trained on the two domains when missing (else the
-            metrics are off for the run, with a warning).
+        train_classifier: the feature net (the domain classifier of unpaired data, the rotation net of
+            paired targets) is trained when missing (else the metrics are off for the run, with a
+            warning).
     """
 
     def __init__(
@@ -47,7 +59,7 @@ class TranslationMetrics(PeriodicEvaluation):
         self.batch_size = batch_size
         self.at_start = at_start
         self.train_classifier = train_classifier
-        self.evaluator: TranslationEvaluator | None = None
+        self.evaluator: Any = None  # TranslationEvaluator or PairedEvaluator
         self.history: list[dict[str, Any]] = []
         self.last_step = -1
 
@@ -55,16 +67,18 @@ class TranslationMetrics(PeriodicEvaluation):
         if self.evaluator is not None:
             return
         datamodule = trainer.datamodule
-        if not hasattr(datamodule, "domain_images"):
-            raise ConfigError("metrics=translation needs two-domain data (data=unpaired).")
-        trained = domain_classifier_path(datamodule.root, datamodule.stats_name).is_file()
-        if not self.train_classifier and not trained:
-            log.warning(
-                "Translation metrics are off: no domain classifier and metrics.train_classifier=false."
+        kind = getattr(datamodule, "data_kind", "samples")
+        if kind not in EVALUATORS:
+            raise ConfigError(
+                "metrics=translation measures image-to-image models on their test images: use data=unpaired "
+                "or data=paired (noise-to-image models take metrics=default)."
             )
+        feature_net_path, build_evaluator = EVALUATORS[kind]
+        if not self.train_classifier and not feature_net_path(datamodule).is_file():
+            log.warning("Translation metrics are off: no feature net and metrics.train_classifier=false.")
             return
         accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else "cpu"
-        self.evaluator, protocol = build_translation_evaluator(
+        self.evaluator, protocol = build_evaluator(
             datamodule, self.inception_weights, self.batch_size, accelerator
         )
         log.info("Translation metrics protocol: %s", protocol)
@@ -92,4 +106,4 @@ class TranslationMetrics(PeriodicEvaluation):
         return values
 
 
-__all__ = ["SCALARS", "TranslationMetrics"]
+__all__ = ["TranslationMetrics"]

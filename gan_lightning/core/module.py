@@ -38,7 +38,7 @@ from torch import Generator, Tensor, nn
 from gan_lightning import devices, log_names
 from gan_lightning.augment import AdaptiveAugment, build_augment
 from gan_lightning.core.ema import NetworkEMA
-from gan_lightning.core.phases import Phase, optimizer_steps_for
+from gan_lightning.core.phases import Phase, lazy_interval, lazy_optimizer_options, optimizer_steps_for
 from gan_lightning.errors import ConfigError
 from gan_lightning.networks.spectral_norm import SPECTRAL_NORM_CHOICES, apply_spectral_norm
 from gan_lightning.rng import rng_states, set_rng_states
@@ -70,6 +70,10 @@ class AdversarialModule(pl.LightningModule):
             ``True`` (the default mode), or a mode, ``reduce-overhead`` (CUDA graphs: no launch cost
             per kernel) or ``max-autotune``. Penalty phases run eager (:meth:`eager`).
         channels_last: channels-last memory for conv weights and images (not stored either).
+        lazy_optimizer_scaling: a group with a lazy regularization phase (every N generator steps)
+            gets its learning rate times N / (N + 1) and Adam's betas to that power (StyleGAN2's
+            ``mb_ratio``: the lazy steps do not speed the group up); see
+            :func:`~gan_lightning.core.phases.lazy_optimizer_options`.
     """
 
     #: optimizer group -> names of the network attributes it updates
@@ -95,6 +99,7 @@ class AdversarialModule(pl.LightningModule):
         augment: dict[str, Any] | None = None,
         compile: bool | str = False,
         channels_last: bool = False,
+        lazy_optimizer_scaling: bool = False,
     ) -> None:
         super().__init__()
         if not (isinstance(compile, bool) or compile in COMPILE_MODES):
@@ -115,6 +120,7 @@ class AdversarialModule(pl.LightningModule):
         self._spectral_norm = spectral_norm
         self.augment = build_augment(**augment) if augment else None
         self._compile, self._channels_last, self._speedups_applied = compile, channels_last, False
+        self._lazy_optimizer_scaling = bool(lazy_optimizer_scaling)
         self.ema: NetworkEMA | None = None
         # Generator steps taken so far; a buffer, so that it is saved in checkpoints.
         self.register_buffer("generator_step", torch.zeros((), dtype=torch.long))
@@ -377,6 +383,11 @@ class AdversarialModule(pl.LightningModule):
         optimizers = []
         for group in GROUPS:
             group_options = {**options, **overrides[group], "_partial_": True}
+            interval = lazy_interval(self.phases, group) if self._lazy_optimizer_scaling else None
+            if interval is not None:
+                group_options, learning_rates[group] = lazy_optimizer_options(
+                    group_options, learning_rates[group], interval
+                )
             group_options = devices.fused_optimizer(
                 group_options, get_object(group_options["_target_"]), self.device
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from torch import Generator, Tensor
 
@@ -52,3 +53,24 @@ def optimizer_steps_for(phases: list[Phase], generator_steps: int) -> int:
     if generator_steps < 0:
         return -1
     return sum(phase.optimizer_steps(generator_steps) for phase in phases)
+
+
+def lazy_interval(phases: list[Phase], group: str) -> int | None:
+    """The interval of ``group``'s lazy phase (its regularizer every N generator steps), or None."""
+    intervals = {phase.every for phase in phases if phase.group == group and phase.every > 1}
+    if len(intervals) > 1:
+        raise ValueError(f"The {group} group has lazy phases at several intervals {sorted(intervals)}.")
+    return intervals.pop() if intervals else None
+
+
+def lazy_optimizer_options(options: dict[str, Any], lr: float, interval: int) -> tuple[dict[str, Any], float]:
+    """Adam's hyperparameters for a group regularized every ``interval`` steps (Karras et al. 2020,
+    StyleGAN2's ``mb_ratio``): the group takes ``interval + 1`` optimizer steps where it would take
+    ``interval``, so the learning rate is scaled by ``c = interval / (interval + 1)`` and each beta is
+    raised to the power ``c`` (the moments keep their decay per generator step). Options without betas
+    (SGD, RMSprop) get only the learning rate scaled."""
+    ratio = interval / (interval + 1)
+    scaled = dict(options)
+    if "betas" in scaled:
+        scaled["betas"] = [float(beta) ** ratio for beta in scaled["betas"]]
+    return scaled, lr * ratio

@@ -8,6 +8,8 @@ family                 training step                                            
 ``StyleGAN2``          the GAN's step on a latent W: style mixing, + path length    stylegan2(_paper, _cifar)
 ``StyleGAN``           the GAN's step on a latent W: style mixing, + growing        stylegan
 ``UnpairedTranslation``  G and F (adversarial + cycle + identity), then D_A and D_B  cyclegan, discogan
+``PairedTranslation``  G once, D on (source, target) / (source, G(source)), then    pix2pix
+                       G (adversarial + L1)
 =====================  ==========================================================  ====================
 
 A new family is one module here (a subclass of :class:`~gan_lightning.core.AdversarialModule` that
@@ -22,6 +24,7 @@ from typing import Any
 from gan_lightning.core import AdversarialModule
 from gan_lightning.errors import ConfigError
 from gan_lightning.models.gan import GAN
+from gan_lightning.models.paired import PairedTranslation
 from gan_lightning.models.style_based import StyleBasedGAN
 from gan_lightning.models.stylegan import StyleGAN
 from gan_lightning.models.stylegan2 import StyleGAN2
@@ -29,7 +32,8 @@ from gan_lightning.models.translation import UnpairedTranslation
 
 #: every family, by the class path that checkpoints record (``model_class``)
 FAMILIES: dict[str, type[AdversarialModule]] = {
-    f"{cls.__module__}.{cls.__qualname__}": cls for cls in (GAN, StyleGAN2, StyleGAN, UnpairedTranslation)
+    f"{cls.__module__}.{cls.__qualname__}": cls
+    for cls in (GAN, StyleGAN2, StyleGAN, UnpairedTranslation, PairedTranslation)
 }
 #: the options the one noise-to-sample class of earlier versions took for the style-based families
 _STYLE_OPTIONS = {"style_mixing": 0.0, "pl_weight": 0.0, "pl_every": 4, "pl_decay": 0.01, "progressive": None}
@@ -70,6 +74,7 @@ def family_for_checkpoint(model_class: str | None, hparams: dict[str, Any]) -> t
 __all__ = [
     "FAMILIES",
     "GAN",
+    "PairedTranslation",
     "StyleBasedGAN",
     "StyleGAN",
     "StyleGAN2",

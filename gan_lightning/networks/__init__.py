@@ -36,6 +36,7 @@ from gan_lightning.networks.translation import (
     PatchDiscriminator,
     ResnetGenerator,
 )
+from gan_lightning.networks.unet import UNetGenerator
 
 ARCHITECTURES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "mlp": (MLPGenerator, MLPDiscriminator),
@@ -61,6 +62,18 @@ def network_class(
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise ConfigError(f"The network _target_ '{target}' is not a torch.nn.Module class.")
     return cls, options
+
+
+def build_network(node: dict[str, Any] | None, where: str, **interface: Any) -> nn.Module:
+    """The network of a config node ``{_target_: a.Class, **options}``, called with ``options`` and the
+    ``interface`` the family passes (the shapes its data dictates); ``where`` names the node in errors."""
+    if not node or "_target_" not in node:
+        raise ConfigError(f"{where} needs a _target_ (the network's class) and its options; got {node!r}.")
+    cls, options = network_class(nn.Module, node)
+    try:
+        return cls(**options, **interface)
+    except TypeError as err:
+        raise ConfigError(f"Bad option in {where} for {cls.__name__}: {err}") from err
 
 
 def build_networks(
@@ -132,6 +145,7 @@ def build_translation_networks(
 
 __all__ = [
     "ARCHITECTURES",
+    "build_network",
     "build_networks",
     "network_class",
     "build_translation_networks",
@@ -150,4 +164,5 @@ __all__ = [
     "PatchDiscriminator",
     "EncoderDecoderGenerator",
     "DiscoDiscriminator",
+    "UNetGenerator",
 ]

@@ -592,24 +592,42 @@ def style_ranges(layer_sides: Sequence[int]) -> dict[str, range]:
 
 
 class StyleGenerator(nn.Module):
-    """What the StyleGAN generators share: ``mapping_network``, the average ``w_avg``, truncation,
-    style mixing, style ranges. Subclasses build ``synthesis_network`` (called as
-    ``synthesis_network(ws (N, num_ws, w_dim), noise_mode, noise_rng)``) and set ``num_ws`` and
-    ``layer_sides`` (the side of the layer each w drives)."""
+    """z (N, z_dim) [+ labels (N,)] -> images (N, C, S, S), linear output: what the StyleGAN generators
+    share: ``mapping_network``, the average ``w_avg``, truncation, style mixing, style ranges.
+    Subclasses build the ``synthesis_network`` (:meth:`build_synthesis`; called as
+    ``synthesis_network(ws (N, num_ws, w_dim), noise_mode, noise_rng)``), which sets ``num_ws`` and
+    ``layer_sides`` (the side of the layer each w drives).
+
+    Args:
+        z_dim, out_shape, num_classes: the common interface (``out_shape = (C, S, S)``).
+        tanh_output: accepted and ignored (the output is linear).
+        w_dim: width of w (and of the mapping network's layers).
+        mapping_layers, mapping_lr: depth and learning-rate multiplier of the mapping network.
+        channel_base, channel_max: synthesis widths ``min(channel_base // side, channel_max)``.
+        w_avg_beta: decay of the running average ``w_avg`` (updated in training mode).
+        noise_mode: default noise of the synthesis layers: ``random``, ``const`` or ``none``.
+    """
 
     num_ws: int
     layer_sides: list[int]
 
-    def _init_latent(
+    def __init__(
         self,
         z_dim: int,
-        w_dim: int,
-        num_classes: int | None,
-        mapping_layers: int,
-        mapping_lr: float,
-        w_avg_beta: float,
-        noise_mode: str,
+        out_shape: Sequence[int],
+        num_classes: int | None = None,
+        tanh_output: bool = True,
+        w_dim: int = 256,
+        mapping_layers: int = 8,
+        mapping_lr: float = 0.01,
+        channel_base: int = 4096,
+        channel_max: int = 256,
+        w_avg_beta: float = 0.995,
+        noise_mode: str = "random",
     ) -> None:
+        super().__init__()
+        channels, side = check_image_shape(out_shape)
+        self.sides = synthesis_sides(side)
         self.z_dim, self.w_dim, self.num_classes = z_dim, w_dim, num_classes
         self.w_avg_beta = w_avg_beta
         self.noise_mode = check_noise_mode(noise_mode)
@@ -617,6 +635,13 @@ class StyleGenerator(nn.Module):
             z_dim, w_dim, mapping_layers, num_classes=num_classes, lr_multiplier=mapping_lr
         )
         self.register_buffer("w_avg", torch.zeros(w_dim))
+        self.synthesis_network = self.build_synthesis(w_dim, channels, channel_base, channel_max)
+        self.num_ws = self.synthesis_network.num_ws
+        self.layer_sides = self.synthesis_network.layer_sides
+
+    def build_synthesis(self, w_dim: int, channels: int, channel_base: int, channel_max: int) -> nn.Module:
+        """The family's synthesis network from ws to images of ``channels`` channels at ``self.sides``."""
+        raise NotImplementedError
 
     def mapping(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """z (N, z_dim) [+ labels (N,)] -> w (N, w_dim)."""

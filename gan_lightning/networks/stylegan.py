@@ -51,7 +51,6 @@ from gan_lightning.networks.style_layers import (
     activate,
     broadcast_ws,
     channels_at,
-    check_image_shape,
     check_noise_mode,
     synthesis_sides,
 )
@@ -198,40 +197,15 @@ class StyleGANSynthesis(nn.Module):
 
 
 class StyleGANGenerator(StyleGenerator, Progressive):
-    """z (N, z_dim) [+ labels (N,)] -> images (N, C, S, S), linear output, with progressive growing.
+    """z (N, z_dim) [+ labels (N,)] -> images (N, C, S, S), linear output, with progressive growing; the
+    options are :class:`~gan_lightning.networks.style_layers.StyleGenerator`'s."""
 
-    Args:
-        z_dim, out_shape, num_classes: the common interface (``out_shape = (C, S, S)``).
-        tanh_output: accepted and ignored (StyleGAN's output is linear).
-        w_dim: width of w (and of the mapping network's layers).
-        mapping_layers, mapping_lr: depth and learning-rate multiplier of the mapping network.
-        channel_base, channel_max: synthesis widths ``min(channel_base // side, channel_max)``.
-        w_avg_beta: decay of the running average ``w_avg`` (updated in training mode).
-        noise_mode: default noise of the synthesis layers: ``random``, ``const`` or ``none``.
-    """
-
-    def __init__(
-        self,
-        z_dim: int,
-        out_shape: Sequence[int],
-        num_classes: int | None = None,
-        tanh_output: bool = True,
-        w_dim: int = 256,
-        mapping_layers: int = 8,
-        mapping_lr: float = 0.01,
-        channel_base: int = 4096,
-        channel_max: int = 256,
-        w_avg_beta: float = 0.995,
-        noise_mode: str = "random",
-    ) -> None:
-        super().__init__()
-        channels, side = check_image_shape(out_shape)
-        self.sides = synthesis_sides(side)
-        self._init_latent(z_dim, w_dim, num_classes, mapping_layers, mapping_lr, w_avg_beta, noise_mode)
-        self.synthesis_network = StyleGANSynthesis(w_dim, channels, self.sides, channel_base, channel_max)
-        self.num_ws = self.synthesis_network.num_ws
-        self.layer_sides = self.synthesis_network.layer_sides
+    def __init__(self, z_dim: int, out_shape: Sequence[int], *args: Any, **options: Any) -> None:
+        super().__init__(z_dim, out_shape, *args, **options)
         self._init_progress(len(self.sides))
+
+    def build_synthesis(self, w_dim: int, channels: int, channel_base: int, channel_max: int) -> nn.Module:
+        return StyleGANSynthesis(w_dim, channels, self.sides, channel_base, channel_max)
 
     def synthesis(
         self, ws: Tensor, noise_mode: str | None = None, noise_rng: torch.Generator | None = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -39,7 +40,6 @@ from gan_lightning.networks.style_layers import (
     Upsample2d,
     activate,
     channels_at,
-    check_image_shape,
     synthesis_sides,
 )
 
@@ -134,42 +134,20 @@ class StyleGAN2Generator(StyleGenerator):
     """z (N, z_dim) [+ labels (N,)] -> images (N, C, S, S), linear output.
 
     Args:
-        z_dim, out_shape, num_classes: the common interface (``out_shape = (C, S, S)``).
-        tanh_output: accepted and ignored (StyleGAN2's output is linear).
-        w_dim: width of w (and of the mapping network's layers).
-        mapping_layers, mapping_lr: depth and learning-rate multiplier of the mapping network.
-        channel_base, channel_max: synthesis widths ``min(channel_base // side, channel_max)``.
-        w_avg_beta: decay of the running average ``w_avg`` (updated in training mode).
-        noise_mode: default noise of the synthesis layers: ``random``, ``const`` or ``none``.
         fused_modconv: modulated convolutions as one grouped convolution (per-sample weights);
             the default scales the activations instead (same result; as StyleGAN2 does in training):
             measured 1.5x faster on an H200 and 4x on a CPU for training steps at 28 px.
+        *args, **options: those of :class:`~gan_lightning.networks.style_layers.StyleGenerator`.
     """
 
     def __init__(
-        self,
-        z_dim: int,
-        out_shape: Sequence[int],
-        num_classes: int | None = None,
-        tanh_output: bool = True,
-        w_dim: int = 256,
-        mapping_layers: int = 8,
-        mapping_lr: float = 0.01,
-        channel_base: int = 4096,
-        channel_max: int = 256,
-        w_avg_beta: float = 0.995,
-        noise_mode: str = "random",
-        fused_modconv: bool = False,
+        self, z_dim: int, out_shape: Sequence[int], *args: Any, fused_modconv: bool = False, **options: Any
     ) -> None:
-        super().__init__()
-        channels, side = check_image_shape(out_shape)
-        self.sides = synthesis_sides(side)
-        self._init_latent(z_dim, w_dim, num_classes, mapping_layers, mapping_lr, w_avg_beta, noise_mode)
-        self.synthesis_network = StyleGAN2Synthesis(
-            w_dim, channels, self.sides, channel_base, channel_max, fused_modconv
-        )
-        self.num_ws = self.synthesis_network.num_ws
-        self.layer_sides = self.synthesis_network.layer_sides
+        self.fused_modconv = fused_modconv  # read by build_synthesis, inside the base's __init__
+        super().__init__(z_dim, out_shape, *args, **options)
+
+    def build_synthesis(self, w_dim: int, channels: int, channel_base: int, channel_max: int) -> nn.Module:
+        return StyleGAN2Synthesis(w_dim, channels, self.sides, channel_base, channel_max, self.fused_modconv)
 
 
 class ResidualBlock(nn.Module):

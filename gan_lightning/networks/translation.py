@@ -40,13 +40,13 @@ INITS = ("normal", "default")
 DISCO_HALVINGS = 4
 
 
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
+def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:
         raise ConfigError(f"Unknown {what} '{value}'. Choose one of: {', '.join(choices)}.")
     return value
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
+def norm_layer(kind: str, channels: int) -> nn.Module:
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
     if kind == "batch":
@@ -71,17 +71,35 @@ def init_normal_(module: nn.Module, std: float = 0.02) -> nn.Module:
     return module
 
 
-def _initialise(module: nn.Module, init: str) -> None:
+def initialise(module: nn.Module, init: str) -> None:
     if init == "normal":
         init_normal_(module)
 
 
-def _check_positive(value: int, what: str) -> None:
+def check_positive(value: int, what: str) -> None:
     if value < 1:
         raise ConfigError(f"{what} must be at least 1, got {value}.")
 
 
 # --- CycleGAN: ResNet generator ------------------------------------------------------------------
+
+
+def check_options(norm: str, init: str, base_channels: int) -> None:
+    """The options every translation network takes: its norm, its initialisation, its first width."""
+    check_choice(norm, NORMS, "norm")
+    check_choice(init, INITS, "init")
+    check_positive(base_channels, "base_channels")
+
+
+def through_blocks(blocks: nn.ModuleList, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """A discriminator's hidden layers: (the last activation, the activations of every block but the
+    first, for DiscoGAN's feature matching)."""
+    features = []
+    for i, block in enumerate(blocks):
+        x = block(x)
+        if i > 0:
+            features.append(x)
+    return x, features
 
 
 def default_resnet_blocks(image_size: int) -> int:
@@ -98,14 +116,14 @@ class ResnetBlock(nn.Module):
         bias = norm != "batch"
         layers: list[nn.Module] = [
             nn.Conv2d(channels, channels, 3, padding=1, padding_mode=mode, bias=bias),
-            _norm(norm, channels),
+            norm_layer(norm, channels),
             nn.ReLU(True),
         ]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         layers += [
             nn.Conv2d(channels, channels, 3, padding=1, padding_mode=mode, bias=bias),
-            _norm(norm, channels),
+            norm_layer(norm, channels),
         ]
         self.body = nn.Sequential(*layers)
 
@@ -143,10 +161,8 @@ class ResnetGenerator(nn.Module):
         init: str = "normal",
     ) -> None:
         super().__init__()
-        _check_choice(norm, NORMS, "norm")
-        _check_choice(padding, PADDINGS, "padding")
-        _check_choice(init, INITS, "init")
-        _check_positive(base_channels, "base_channels")
+        check_options(norm, init, base_channels)
+        check_choice(padding, PADDINGS, "padding")
         if n_downsampling < 0:
             raise ConfigError(f"n_downsampling must be at least 0, got {n_downsampling}.")
         divisor = 2**n_downsampling
@@ -167,13 +183,13 @@ class ResnetGenerator(nn.Module):
         bias = norm != "batch"
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, base_channels, 7, padding=3, padding_mode=mode, bias=bias),
-            _norm(norm, base_channels),
+            norm_layer(norm, base_channels),
             nn.ReLU(True),
         )
         down: list[nn.Module] = []
         for i in range(n_downsampling):
             c_in, c_out = base_channels * 2**i, base_channels * 2 ** (i + 1)
-            down += [nn.Conv2d(c_in, c_out, 3, 2, 1, bias=bias), _norm(norm, c_out), nn.ReLU(True)]
+            down += [nn.Conv2d(c_in, c_out, 3, 2, 1, bias=bias), norm_layer(norm, c_out), nn.ReLU(True)]
         self.down = nn.Sequential(*down)
         width = base_channels * divisor
         self.blocks = nn.Sequential(
@@ -184,14 +200,14 @@ class ResnetGenerator(nn.Module):
             c_in, c_out = base_channels * 2**i, base_channels * 2 ** (i - 1)
             up += [
                 nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1, bias=bias),
-                _norm(norm, c_out),
+                norm_layer(norm, c_out),
                 nn.ReLU(True),
             ]
         self.up = nn.Sequential(*up)
         self.head = nn.Sequential(
             nn.Conv2d(base_channels, out_channels, 7, padding=3, padding_mode=mode), nn.Tanh()
         )
-        _initialise(self, init)
+        initialise(self, init)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.up(self.blocks(self.down(self.stem(x)))))
@@ -246,10 +262,8 @@ class PatchDiscriminator(nn.Module):
         init: str = "normal",
     ) -> None:
         super().__init__()
-        _check_choice(norm, NORMS, "norm")
-        _check_choice(init, INITS, "init")
-        _check_positive(base_channels, "base_channels")
-        _check_positive(n_layers, "n_layers")
+        check_options(norm, init, base_channels)
+        check_positive(n_layers, "n_layers")
         self.output_size = patch_output_size(image_size, n_layers)
         if self.output_size < 1:
             smallest = next(s for s in range(1, 2 ** (n_layers + 3)) if patch_output_size(s, n_layers) >= 1)
@@ -267,22 +281,17 @@ class PatchDiscriminator(nn.Module):
             blocks.append(
                 nn.Sequential(
                     nn.Conv2d(c_in, c_out, 4, stride, 1, bias=bias),
-                    _norm(norm, c_out),
+                    norm_layer(norm, c_out),
                     nn.LeakyReLU(0.2, True),
                 )
             )
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
         self.head = nn.Conv2d(c_in, 1, 4, 1, 1)
-        _initialise(self, init)
+        initialise(self, init)
 
     def forward(self, x: Tensor, return_features: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
-        features = []
-        h = x
-        for i, block in enumerate(self.blocks):
-            h = block(h)
-            if i > 0:
-                features.append(h)
+        h, features = through_blocks(self.blocks, x)
         logits = self.head(h)
         return (logits, features) if return_features else logits
 
@@ -310,7 +319,7 @@ def _disco_encoder(in_channels: int, base_channels: int, norm: str) -> nn.Module
         normed = i > 0 and norm != "none"
         layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not (normed and norm == "batch"))]
         if normed:
-            layers.append(_norm(norm, c_out))
+            layers.append(norm_layer(norm, c_out))
         layers.append(nn.LeakyReLU(0.2, True))
         blocks.append(nn.Sequential(*layers))
         c_in = c_out
@@ -335,19 +344,21 @@ class EncoderDecoderGenerator(nn.Module):
         init: str = "normal",
     ) -> None:
         super().__init__()
-        _check_choice(norm, NORMS, "norm")
-        _check_choice(init, INITS, "init")
-        _check_positive(base_channels, "base_channels")
+        check_options(norm, init, base_channels)
         _check_disco_size(image_size, "generator", norm)
         self.encoder = nn.Sequential(*_disco_encoder(in_channels, base_channels, norm))
         bias = norm != "batch"
         layers: list[nn.Module] = []
         for i in range(DISCO_HALVINGS - 1, 0, -1):
             c_in, c_out = base_channels * 2**i, base_channels * 2 ** (i - 1)
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias), _norm(norm, c_out), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias),
+                norm_layer(norm, c_out),
+                nn.ReLU(True),
+            ]
         layers += [nn.ConvTranspose2d(base_channels, out_channels, 4, 2, 1), nn.Tanh()]
         self.decoder = nn.Sequential(*layers)
-        _initialise(self, init)
+        initialise(self, init)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.decoder(self.encoder(x))
@@ -370,21 +381,14 @@ class DiscoDiscriminator(nn.Module):
         init: str = "normal",
     ) -> None:
         super().__init__()
-        _check_choice(norm, NORMS, "norm")
-        _check_choice(init, INITS, "init")
-        _check_positive(base_channels, "base_channels")
+        check_options(norm, init, base_channels)
         _check_disco_size(image_size, "discriminator", norm)
         self.blocks = _disco_encoder(in_channels, base_channels, norm)
         final = image_size // 2**DISCO_HALVINGS
         self.head = nn.Conv2d(base_channels * 2 ** (DISCO_HALVINGS - 1), 1, final)
-        _initialise(self, init)
+        initialise(self, init)
 
     def forward(self, x: Tensor, return_features: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
-        features = []
-        h = x
-        for i, block in enumerate(self.blocks):
-            h = block(h)
-            if i > 0:
-                features.append(h)
+        h, features = through_blocks(self.blocks, x)
         logits = self.head(h).flatten(1).squeeze(1)
         return (logits, features) if return_features else logits
