@@ -124,21 +124,53 @@ def check_run(cfg: DictConfig, output_dir: Path) -> None:
 
 def check_model_data(model: DictConfig, datamodule: Any) -> None:
     """The model family and the data must be of the same kind (``data_kind`` of both): noise-to-image
-    families train on ``samples``, translation families on ``two_domains`` (``data=unpaired``)."""
+    families train on ``samples``, unpaired translation families on ``two_domains`` (``data=unpaired``),
+    paired translation families on ``paired`` (``data=paired``)."""
     family = get_object(model._target_)
     wanted = getattr(family, "data_kind", "samples")
     given = getattr(datamodule, "data_kind", "samples")
     if wanted == given:
         return
+    name = family.__name__
+    unpaired = (
+        "data=unpaired data.path=DIR (with trainA/ trainB/ [testA/ testB/]) "
+        "or data.path_a=DIR data.path_b=DIR"
+    )
+    paired = (
+        "data=paired data.path=DIR (with A/ B/ [testA/ testB/], sources and targets paired by file name), or "
+        "data=paired data.derive=edges (or grayscale) data.path=DIR of any images"
+    )
     if wanted == "two_domains":
+        if given == "paired":
+            raise ConfigError(
+                f"{name} translates between two unpaired image domains, but data=paired gives aligned "
+                f"(source, target) pairs, for paired translation (model=pix2pix). Use model=pix2pix, or "
+                f"{unpaired} (a folder of pairs works as two domains: data.path_a=DIR/A data.path_b=DIR/B)."
+            )
         raise ConfigError(
-            f"{family.__name__} translates between two image domains, but data '{datamodule.name}' is one "
-            "set of samples. Use data=unpaired data.path=DIR (with trainA/ trainB/ [testA/ testB/]) or "
-            "data.path_a=DIR data.path_b=DIR."
+            f"{name} translates between two image domains, but data '{datamodule.name}' is one set of "
+            f"samples. Use {unpaired}."
+        )
+    if wanted == "paired":
+        if given == "two_domains":
+            raise ConfigError(
+                f"{name} learns from aligned (source, target) pairs, but data=unpaired gives images of two "
+                f"domains that are not pairs. Use {paired}; for unpaired domains choose model=cyclegan or "
+                "model=discogan."
+            )
+        raise ConfigError(
+            f"{name} translates paired images (source -> target), but data '{datamodule.name}' is one set "
+            f"of samples. Use {paired}."
+        )
+    if given == "paired":
+        raise ConfigError(
+            f"data=paired gives aligned (source, target) image pairs, for paired translation models "
+            f"(model=pix2pix); {name} generates samples from noise. Choose a paired translation model or "
+            "a one-domain dataset (e.g. data=image_folder)."
         )
     raise ConfigError(
         f"data=unpaired gives pairs of images from two domains, for translation models (model=cyclegan or "
-        f"model=discogan); {family.__name__} generates samples from noise. Choose a translation model or "
+        f"model=discogan); {name} generates samples from noise. Choose a translation model or "
         "a one-domain dataset (e.g. data=image_folder)."
     )
 

@@ -34,8 +34,9 @@ class GANDataModule(pl.LightningDataModule):
         is_image: samples are images in [-1, 1] (the generator then ends in tanh).
         num_classes: size of the label space, ``None`` for unlabelled data.
         class_names: one name per label id, or ``None``.
-        data_kind: ``samples`` (batches ``(x, y)``, for noise-to-image families) or ``two_domains``
-            (batches ``(a, b)``, for translation families); the model's ``data_kind`` must match.
+        data_kind: ``samples`` (batches ``(x, y)``, for noise-to-image families), ``two_domains``
+            (batches ``(a, b)`` of unpaired images, for unpaired translation families) or ``paired``
+            (batches ``(source, target)`` of aligned images, for pix2pix); the model's must match.
     """
 
     name: str = "dataset"
