@@ -124,7 +124,9 @@ class SampleEvaluator(nn.Module):
             if "kid" in metrics
             else None
         )
-        predicts = hasattr(extractor, "features_and_predictions") and num_classes
+        # Every metric but ppl (whose images evaluate_images makes itself) is computed on generated images.
+        self.needs_images = any(m != "ppl" for m in metrics)
+        predicts = hasattr(extractor, "features_and_predictions") and num_classes and self.needs_images
         if "class_acc" in metrics and not predicts:
             raise ConfigError("class_acc needs the classifier extractor (metrics.extractor=classifier).")
         self.class_acc = MulticlassAccuracy(num_classes, average="micro") if "class_acc" in metrics else None

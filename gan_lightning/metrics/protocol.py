@@ -204,7 +204,7 @@ def evaluate_images(
     collective). With ``ppl``, also this rank's share of ``options.ppl_samples`` paths (latents seeded
     the same way, ``options.batch_size`` images per forward pass)."""
     evaluator.reset()
-    n_local = _share(options.n_samples, rank, world_size)
+    n_local = _share(options.n_samples, rank, world_size) if evaluator.needs_images else 0
     labels = cycle_labels(model.classes, n_local) if model.conditional else None
     for images, batch_labels in generate_batches(
         model, n_local, options.batch_size, labels, seed=options.seed + rank, ema=ema
