@@ -163,6 +163,12 @@ class SampleEvaluator(nn.Module):
         # The perceptual path length: lengths measured by evaluate_images, gathered here.
         self.path_lengths = Gathered() if "ppl" in metrics else None
         if "ppl" in metrics and path_distance is None:
+            if getattr(extractor, "quantizes", False):
+                raise ConfigError(
+                    "ppl measures steps of 1e-4 in the latent space, which the Inception extractor's 8-bit "
+                    "images hide: give metrics.lpips_weights (PPL in LPIPS), or use metrics.extractor="
+                    "classifier / rotation."
+                )
             path_distance = FeatureDistance(extractor)
         self.path_distance = path_distance
 
@@ -214,9 +220,15 @@ class SampleEvaluator(nn.Module):
             self.fake_features.update(features.float())
 
     def real_radii(self, k: int) -> Tensor:
-        """The real features' k-NN radii (n_real,), computed once."""
+        """The real features' k-NN radii (n_real,), computed once (for pr_k and dc_k in one pass)."""
         if k not in self._real_radii:
-            self._real_radii[k] = knn_radii(self.real.double(), k)
+            wanted, needed = set(self.manifold), {k}
+            if "precision" in wanted:
+                needed.add(self.pr_k)
+            if wanted & {"density", "coverage"}:
+                needed.add(self.dc_k)
+            ks = tuple(sorted(needed))
+            self._real_radii.update(zip(ks, knn_radii(self.real.double(), ks), strict=True))
         return self._real_radii[k].to(self.real.device)
 
     def compute(self) -> dict[str, Any]:

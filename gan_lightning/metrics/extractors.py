@@ -57,6 +57,7 @@ class InceptionFeatures(nn.Module):
 
     num_features = 2048
     is_name = "is"
+    quantizes = True  # images go through uint8, as in FID's protocol: too coarse for PPL's small steps
 
     def __init__(self, weights_path: str | Path | None = None) -> None:
         super().__init__()

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.evaluator import Precomputed, SampleEvaluator
-from gan_lightning.metrics.manifold import density_coverage, precision_recall
+from gan_lightning.metrics.manifold import density_coverage, knn_radii, precision_recall
 
 D, N = 8, 300
 
@@ -288,3 +288,32 @@ def test_inception_score_needs_logits():
         SampleEvaluator(Precomputed(D), features(0), n_fake=N, metrics=("fid", "is"))
     with pytest.raises(ConfigError, match="metrics.is_splits=50: needs 1 <= splits <= the 40"):
         SampleEvaluator(LogitClassifier(), features(0), n_fake=40, metrics=("is",), is_splits=50)
+
+
+def test_real_radii_of_both_k_are_computed_once(monkeypatch):
+    import gan_lightning.metrics.evaluator as module
+
+    calls = []
+
+    def counting(points, ks, *args):
+        calls.append((len(points), ks))
+        return knn_radii(points, ks, *args)
+
+    monkeypatch.setattr(module, "knn_radii", counting)
+    names = ("precision", "recall", "density", "coverage")
+    metrics = SampleEvaluator(Precomputed(D), features(0), n_fake=100, metrics=names)
+    for _ in range(2):
+        metrics.reset()
+        metrics.update(features(1, n=100))
+        metrics.compute()
+    assert calls == [(N, (3, 5)), (100, 3), (100, 3)]  # the real set once, the generated one per evaluation
+
+
+def test_ppl_in_inception_space_needs_lpips():
+    class Quantizing(Precomputed):
+        quantizes = True
+
+    with pytest.raises(ConfigError, match="8-bit images hide: give metrics.lpips_weights"):
+        SampleEvaluator(Quantizing(D), features(0), n_fake=N, metrics=("fid", "ppl"))
+    distance = SampleEvaluator(Quantizing(D), features(0), N, ("ppl",), path_distance=nn.Identity())
+    assert isinstance(distance.path_distance, nn.Identity)
