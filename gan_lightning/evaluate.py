@@ -67,7 +67,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         model.classes = [cfg.label]
         datamodule.requested_classes = [cfg.label]
     options = metric_options(cfg)
-    check_model_metrics(options, model)  # before any work (ppl needs a latent W)
+    check_model_metrics(options, model, datamodule)  # before any work (ppl needs a latent W ...)
     datamodule.prepare_data()
     if cfg.train_classifier and cfg.extractor in ("auto", "classifier", "rotation"):
         ensure_feature_net({**model.hparams.data, "root": str(datamodule.root)}, cfg.device)

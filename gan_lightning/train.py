@@ -56,7 +56,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         callbacks.append(instantiate(cfg.metrics))
     for callback in callbacks:  # a metric the model cannot have (ppl without W) fails before any work
         if isinstance(callback, GANMetrics):
-            callback.check_model(model)
+            callback.check_model(model, datamodule)
     metrics = cfg.get("metrics") or {}
     if metrics.get("train_classifier") and metrics.get("extractor") in ("auto", "classifier"):
         ensure_feature_net(as_plain(cfg.data), cfg.trainer.accelerator)  # the first run measures itself

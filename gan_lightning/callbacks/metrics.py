@@ -76,16 +76,17 @@ class GANMetrics(PeriodicEvaluation):
 
     # --- set-up -------------------------------------------------------------------------------
 
-    def check_model(self, model: pl.LightningModule) -> None:
-        """Fail before any work when a chosen metric cannot apply to ``model`` (``ppl`` without W)."""
-        check_model_metrics(self.options, model)
+    def check_model(self, model: pl.LightningModule, datamodule: Any = None) -> None:
+        """Fail before any work when a chosen metric cannot apply to ``model`` (``ppl`` without W) or to
+        the extractor of ``datamodule`` (``is`` with the rotation net, see ``check_model_metrics``)."""
+        check_model_metrics(self.options, model, datamodule)
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
         self.toy = not getattr(datamodule, "is_image", True)
         if self.toy or self.evaluator is not None:
             return
-        self.check_model(pl_module)  # also with extractor=auto, which only warns when the net is missing
+        self.check_model(pl_module, datamodule)  # also with extractor=auto (which only warns below)
         try:
             self.evaluator, self.protocol = build_image_evaluator(
                 datamodule,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Generator, Tensor, nn
@@ -150,6 +151,7 @@ class LPIPSDistance(nn.Module):
 
 
 def check_ppl_options(space: str, sampling: str, epsilon: float) -> None:
+    """A ConfigError naming the bad option among ``metrics.ppl_space / ppl_sampling / ppl_epsilon``."""
     if space not in SPACES:
         raise ConfigError(f"metrics.ppl_space={space}: choose w (lerp in W, the default) or z (slerp in Z).")
     if sampling not in SAMPLINGS:
@@ -161,7 +163,7 @@ def check_ppl_options(space: str, sampling: str, epsilon: float) -> None:
         raise ConfigError(f"metrics.ppl_epsilon={epsilon}: the step must be in (0, 1) (the paper: 1e-4).")
 
 
-def check_ppl_model(model) -> None:
+def check_ppl_model(model: Any) -> None:
     """A ConfigError unless ``model`` has a latent W to walk (``has_latent_w``)."""
     if not getattr(model, "has_latent_w", False):
         raise ConfigError(
@@ -173,7 +175,7 @@ def check_ppl_model(model) -> None:
 
 @torch.no_grad()
 def model_path_lengths(
-    model,
+    model: Any,
     n: int,
     rng: Generator,
     distance: Callable[[Tensor, Tensor], Tensor],

@@ -99,10 +99,34 @@ class MetricOptions:
         return out
 
 
-def check_model_metrics(options: MetricOptions, model: Any) -> None:
-    """Fail before any work when a metric cannot apply to ``model`` (``ppl`` needs a latent W)."""
+def extractor_name(options: MetricOptions, datamodule: GANDataModule) -> str:
+    """The extractor ``options.extractor`` means for ``datamodule``: ``auto`` is the dataset classifier,
+    or the rotation net of unlabelled images."""
+    if options.extractor == "auto":
+        return "classifier" if datamodule.num_classes is not None else "rotation"
+    return options.extractor
+
+
+def check_model_metrics(options: MetricOptions, model: Any, datamodule: GANDataModule | None = None) -> None:
+    """Fail before any work when a chosen metric cannot apply to ``model`` (``ppl`` needs a latent W) or
+    to the extractor of ``datamodule``'s images (``is`` needs class probabilities; ``ppl`` in Inception's
+    8-bit space needs LPIPS)."""
     if "ppl" in options.metrics:
         check_ppl_model(model)
+    if datamodule is None or not getattr(datamodule, "is_image", True):
+        return
+    extractor = extractor_name(options, datamodule)
+    if "is" in options.metrics and extractor == "rotation":
+        raise ConfigError(
+            "is (the Inception Score) needs class probabilities, and the rotation net of unlabelled "
+            "images predicts rotations: use metrics.extractor=inception (with metrics.inception_weights), "
+            "or drop is."
+        )
+    if "ppl" in options.metrics and extractor == "inception" and options.lpips_weights is None:
+        raise ConfigError(
+            "ppl measures steps of 1e-4 in the latent space, which the Inception extractor's 8-bit images "
+            "hide: give metrics.lpips_weights (PPL in LPIPS), or use metrics.extractor=classifier / rotation."
+        )
 
 
 @dataclass
@@ -147,9 +171,8 @@ def build_image_evaluator(
     ``class_acc`` is dropped for unconditional models. Under DDP, rank 0 computes (and caches) the
     real features first; ``barrier`` then lets the other ranks read them from the cache.
     """
-    extractor, n_samples, batch_size = options.extractor, options.n_samples, options.batch_size
-    if extractor == "auto":  # the dataset classifier, or the rotation net of unlabelled images
-        extractor = "classifier" if datamodule.num_classes is not None else "rotation"
+    n_samples, batch_size = options.n_samples, options.batch_size
+    extractor = extractor_name(options, datamodule)
     feature_net = build_extractor(
         extractor, datamodule.root, datamodule.name, options.inception_weights, datamodule.stats_name
     ).to(device)

@@ -66,3 +66,23 @@ def test_ppl_is_checked_against_the_model():
     check_model_metrics(MetricOptions(metrics=("fid",)), WithoutW())
     with pytest.raises(ConfigError, match="WithoutW has none"):
         check_model_metrics(MetricOptions(metrics=("fid", "ppl")), WithoutW())
+
+
+def test_metrics_are_checked_against_the_extractor_of_the_data():
+    class Labelled:
+        num_classes, is_image = 10, True
+
+    class Unlabelled:
+        num_classes, is_image = None, True
+
+    class WithW:
+        has_latent_w = True
+
+    check_model_metrics(MetricOptions(metrics=("is",)), WithW(), Labelled())  # the dataset classifier's
+    check_model_metrics(MetricOptions(metrics=("is",), extractor="inception"), WithW(), Unlabelled())
+    with pytest.raises(ConfigError, match="rotation net of unlabelled images predicts rotations"):
+        check_model_metrics(MetricOptions(metrics=("fid", "is")), WithW(), Unlabelled())  # auto: rotation
+    with pytest.raises(ConfigError, match="Inception extractor's 8-bit images hide"):
+        check_model_metrics(MetricOptions(metrics=("ppl",), extractor="inception"), WithW(), Labelled())
+    lpips = MetricOptions(metrics=("ppl",), extractor="inception", lpips_weights="vgg16.pth")
+    check_model_metrics(lpips, WithW(), Labelled())
