@@ -12,6 +12,7 @@ are gathered from every rank by ``compute()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -105,7 +106,7 @@ class SampleEvaluator(nn.Module):
         pr_k: int = 3,
         dc_k: int = 5,
         is_splits: int = 10,
-        path_distance: nn.Module | None = None,
+        path_distance: Callable[[Tensor, Tensor], Tensor] | None = None,
     ) -> None:
         super().__init__()
         check_metric_names(metrics)
