@@ -1,14 +1,19 @@
 """``python -m gan_lightning.evaluate ckpt=PATH metrics=[fid,kid,class_acc] n=10000``: one JSON line.
 
 The line holds the values and their protocol (extractor, generated and real image counts, reference
-set). 2-D toy checkpoints report mode coverage on 2,500 samples instead. ``label=k`` evaluates one
-class of a conditional model: every sample is generated for class k and compared with the real
-images of class k (the FID of that class, comparable with a model trained on ``data.classes=[k]``).
+set, and the chosen metrics' settings: ``pr_k``, ``dc_k``, ``is_splits``, PPL's paths and distance).
+``metrics`` may also name ``precision``, ``recall``, ``density``, ``coverage``, ``is`` (printed as
+``is_classifier`` in the dataset classifier's space) and ``ppl`` (style-based models).
+
+2-D toy checkpoints report mode coverage on 2,500 samples instead. ``label=k`` evaluates one class of a
+conditional model: every sample is generated for class k and compared with the real images of class k
+(the FID of that class, comparable with a model trained on ``data.classes=[k]``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
 import hydra
@@ -18,7 +23,13 @@ from gan_lightning.callbacks.translation_metrics import EVALUATORS
 from gan_lightning.checkpoints import load_datamodule, load_model, resolve_device
 from gan_lightning.errors import ConfigError, exit_on_user_error
 from gan_lightning.metrics.classifier_training import ensure_feature_net
-from gan_lightning.metrics.protocol import MetricOptions, build_image_evaluator, evaluate_images, evaluate_toy
+from gan_lightning.metrics.protocol import (
+    MetricOptions,
+    build_image_evaluator,
+    check_model_metrics,
+    evaluate_images,
+    evaluate_toy,
+)
 from gan_lightning.metrics.toy import TOY_SAMPLES
 from gan_lightning.sample import choose_labels
 
@@ -56,17 +67,22 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         choose_labels(model, 1, cfg.label)  # checks that the model is conditional and knows the label
         model.classes = [cfg.label]
         datamodule.requested_classes = [cfg.label]
+    options = metric_options(cfg)
+    check_model_metrics(options, model, datamodule)  # before any work (ppl needs a latent W ...)
     datamodule.prepare_data()
     if cfg.train_classifier and cfg.extractor in ("auto", "classifier", "rotation"):
         ensure_feature_net({**model.hparams.data, "root": str(datamodule.root)}, cfg.device)
-    options = MetricOptions(
-        cfg.extractor, tuple(OmegaConf.to_container(cfg.metrics)), cfg.n, cfg.reference_split,
-        cfg.inception_weights, cfg.kid_subset_size, cfg.batch_size, cfg.seed,
-    )  # fmt: skip
     evaluator, protocol = build_image_evaluator(datamodule, model.conditional, options, device)
     result.update(evaluate_images(model, evaluator, options, ema=cfg.ema))
     result["protocol"] = {**protocol.as_dict(), "generator": generator}
     return result
+
+
+def metric_options(cfg: DictConfig) -> MetricOptions:
+    """The command's :class:`MetricOptions`: every option under its own name, ``n`` for ``n_samples``."""
+    given = OmegaConf.to_container(cfg, resolve=True)
+    names = [f.name for f in fields(MetricOptions) if f.name != "n_samples"]
+    return MetricOptions(n_samples=cfg.n, **{name: given[name] for name in names})
 
 
 @hydra.main(version_base="1.3", config_path="tool_conf", config_name="evaluate")

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ProgressBar
 
 from gan_lightning.callbacks.hparams import HParamsSummary
+from gan_lightning.callbacks.metrics import GANMetrics
 from gan_lightning.checkpoints import check_resumable
 from gan_lightning.config import as_plain, build, build_model, check_model_data, check_run
 from gan_lightning.devices import configure_cuda
@@ -40,9 +41,6 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     check_model_data(cfg.model, datamodule)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    metrics = cfg.get("metrics") or {}
-    if metrics.get("train_classifier") and metrics.get("extractor") in ("auto", "classifier"):
-        ensure_feature_net(as_plain(cfg.data), cfg.trainer.accelerator)  # the first run measures itself
     model = build_model(cfg, datamodule)
     if cfg.ckpt_path:
         check_resumable(model, cfg.ckpt_path)
@@ -56,6 +54,12 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         callbacks = [cb for cb in callbacks if not isinstance(cb, ProgressBar)]
     if cfg.get("metrics") and cfg.metrics.get("_target_"):  # metrics=none leaves an experiment's keys
         callbacks.append(instantiate(cfg.metrics))
+    for callback in callbacks:  # a metric the model cannot have (ppl without W) fails before any work
+        if isinstance(callback, GANMetrics):
+            callback.check_model(model, datamodule)
+    metrics = cfg.get("metrics") or {}
+    if metrics.get("train_classifier") and metrics.get("extractor") in ("auto", "classifier"):
+        ensure_feature_net(as_plain(cfg.data), cfg.trainer.accelerator)  # the first run measures itself
     callbacks.append(HParamsSummary.from_config(cfg))  # TensorBoard's HPARAMS view; final hp/* metrics
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer: pl.Trainer = instantiate(

@@ -26,7 +26,8 @@ def test_ddp_cpu_two_processes(tmp_path, mnist_root):
         sys.executable, "-m", "gan_lightning", "trainer=ddp_cpu", "model=cgan", "model.arch=conv", *QUICK,
         "data.batch_size=8", f"data.root={mnist_root}", f"hydra.run.dir={tmp_path / 'run'}",
         "metrics.every_n_steps=3", "metrics.n_samples=40", "metrics.kid_subset_size=10",
-        "metrics.batch_size=10",
+        "metrics.batch_size=10", "metrics.metrics=[fid,kid,class_acc,precision,recall,density,coverage,is]",
+        "metrics.is_splits=4",
         "model.ema_kimg=0.01", "augment=ada", "augment.interval=1", "augment.speed_kimg=1",
         "augment.p_init=0.5",
         "+callbacks.probe._target_=tests.ddp_probe.DumpRankState", f"+callbacks.probe.out={dumps}",
@@ -48,6 +49,10 @@ def test_ddp_cpu_two_processes(tmp_path, mnist_root):
     assert any(key.startswith("ema.networks.generator.") for key in rank0["state_dict"])  # compared above
     assert rank0["history"] == rank1["history"] and rank0["history"][0]["step"] == 3
     assert sum(rank0["history"][0]["class_histogram"]) == 40  # 20 samples per rank, counted once
+    # Precision ... IS need every sample at once: each rank's 20 are gathered (else the ranks, which draw
+    # different samples, would disagree above).
+    assert all(0 <= rank0["history"][0][m] <= 1 for m in ("precision", "recall", "coverage"))
+    assert 1 <= rank0["history"][0]["is_classifier"] <= 10
     samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert samples == ["step_0000002.png", "step_0000003.png"]  # written once, by rank 0
 

@@ -18,6 +18,9 @@ from gan_lightning.checkpoints import load_datamodule, load_model
 from gan_lightning.evaluate import main
 from gan_lightning.files import CACHE_ENV, file_digest
 from gan_lightning.metrics.classifier_net import load_classifier
+from gan_lightning.metrics.extractors import ClassifierFeatures
+from gan_lightning.metrics.inception_score import inception_score
+from gan_lightning.metrics.manifold import density_coverage, precision_recall
 from gan_lightning.metrics.toy import mode_coverage
 from gan_lightning.sampling import cycle_labels, generate_batches
 from tests.eval_helpers import cli, run_main, single_thread, tiny_checkpoint, tiny_classifier, tiny_data_root
@@ -207,3 +210,57 @@ def test_one_class_of_a_conditional_model(tmp_path_factory, root, cache, classif
 def test_label_needs_a_conditional_model(tmp_path_factory, root, cache, capsys):
     code, _, err = evaluate(capsys, tiny_checkpoint("dcgan", tmp_path_factory), *image_args(root), "label=3")
     assert code == 2 and "label= needs a conditional model" in err
+
+
+def test_precision_recall_density_coverage_and_is_classifier(
+    tmp_path_factory, root, cache, classifier, capsys
+):
+    """The new metrics, printed under their names, against a recomputation from the same features."""
+    ckpt = tiny_checkpoint("dcgan", tmp_path_factory)
+    code, out, err = evaluate(
+        capsys, ckpt, *image_args(root), "metrics=[precision,recall,density,coverage,is]", "is_splits=4"
+    )
+    assert code == 0, err
+    values = json.loads(out)
+    names = ["precision", "recall", "density", "coverage", "is_classifier"]
+    assert set(values) == {
+        "ckpt",
+        "generator_step",
+        *names,
+        "is_classifier_std",
+        "class_histogram",
+        "protocol",
+    }
+    assert values["protocol"]["metrics"] == names
+    assert values["protocol"]["settings"] == {"pr_k": 3, "dc_k": 5, "is_splits": 4}
+    (stats,) = (cache / "fid_stats").iterdir()
+    real = torch.load(stats, weights_only=True)["features"].double()
+    extractor = ClassifierFeatures(load_classifier(classifier)[0], tag="t")
+    images = torch.cat([x for x, _ in generate_batches(load_model(ckpt), 40, 500, seed=0)])
+    fake, logits = (t.double() for t in extractor.features_and_logits(images))
+    expected = {**precision_recall(real, fake, 3), **density_coverage(real, fake, 5)}
+    assert {k: values[k] for k in expected} == pytest.approx(expected, abs=1e-12)
+    mean, std = inception_score(logits, 4)
+    assert (values["is_classifier"], values["is_classifier_std"]) == (pytest.approx(mean), pytest.approx(std))
+    assert 1.0 <= mean <= 10.0
+
+
+def test_ppl_of_a_model_without_w_fails_before_any_work(
+    tmp_path_factory, root, tmp_path, capsys, monkeypatch
+):
+    empty = tmp_path / "empty"
+    monkeypatch.setenv(CACHE_ENV, str(empty))  # no classifier: one would be trained if the check came late
+    code, out, err = evaluate(
+        capsys, tiny_checkpoint("dcgan", tmp_path_factory), *image_args(root), "metrics=[fid,ppl]"
+    )
+    assert code == 2 and out == ""
+    assert "ppl (perceptual path length) walks the latent W" in err and "GAN has none" in err
+    assert not empty.exists()
+
+
+def test_unknown_metric_and_bad_k_are_config_errors(tmp_path_factory, root, capsys):
+    ckpt = tiny_checkpoint("dcgan", tmp_path_factory)
+    code, _, err = evaluate(capsys, ckpt, *image_args(root), "metrics=[fid,precison]")
+    assert code == 2 and "Unknown metrics ['precison']" in err
+    code, _, err = evaluate(capsys, ckpt, *image_args(root), "pr_k=0")
+    assert code == 2 and "metrics.pr_k must be a positive integer, got 0" in err

@@ -157,6 +157,31 @@ def test_single_run_directory_gives_one_row_with_its_overrides(tmp_path):
     assert (run / "report_samples.png").exists() and (run / "report_losses.png").exists()
 
 
+def test_precision_recall_is_and_ppl_columns_with_their_best(tmp_path):
+    metrics = {
+        "fid": [9.0, 7.0, 8.0],
+        "precision": [0.2, 0.7, 0.6],
+        "coverage": [0.1, 0.3, 0.5],
+        "is_classifier": [2.0, 6.5, 6.0],
+        "ppl": [300.0, 120.0, 150.0],
+    }
+    run = make_run(tmp_path / "run", ["model=stylegan2", "trainer.max_steps=6"], metrics=metrics)
+    report, _ = build_report(run)
+    (row,) = read_csv(run / "report.csv")
+    best = {m: (float(row[f"{m}_best"]), row[f"{m}_best_step"]) for m in metrics}
+    assert best == {
+        "fid": (7.0, "4"),
+        "precision": (pytest.approx(0.7), "4"),  # the highest
+        "coverage": (pytest.approx(0.5), "6"),
+        "is_classifier": (6.5, "4"),
+        "ppl": (120.0, "4"),  # the lowest
+    }
+    assert "recall_best" not in row  # not logged: no column
+    text = report.read_text()
+    assert "| precision final | precision best |" in text and "| ppl final | ppl best |" in text
+    assert "lowest FID / KID / PPL" in text
+
+
 def test_broken_and_unfinished_jobs_are_named_and_the_report_still_comes_out(tmp_path):
     ok = dict(overrides=[*COMMON, "model.z_dim=8"])
     sweep = make_sweep(

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from gan_lightning import log_names
-from gan_lightning.callbacks.metrics import GANMetrics
+from gan_lightning.callbacks.metrics import SCALARS, GANMetrics
 
 # Config sections that are not hyperparameters: where and how a run writes, what a sweeper reads.
 NOT_HYPERPARAMETERS = ("hydra", "paths", "callbacks", "logger", "trainer.plugins", "optimized_metric")
@@ -86,7 +86,10 @@ def metric_names(gan_metrics: GANMetrics | None) -> list[str]:
         if gan_metrics.toy:
             evaluated = ("modes_covered", "high_quality")
         elif gan_metrics.evaluator is not None:
-            evaluated = tuple(n for n in ("fid", "class_acc", "kid") if n in gan_metrics.options.metrics)
+            chosen = gan_metrics.evaluator.scalar_names  # is -> is_classifier with the dataset classifier
+            order = dict.fromkeys(("fid", "class_acc", "kid", *SCALARS))  # TensorBoard shows five first
+            evaluated = tuple(n for n in order if n in chosen)
+
         else:
             evaluated = ()
         names += [f"hp/{name}_{kind}" for name in evaluated for kind in ("best", "final")]

@@ -1,5 +1,6 @@
-"""Sample-quality metrics during training: FID, KID, class consistency (images) or mode coverage
-(2-D toy data), every N generator steps and at the end, with a ``best.ckpt`` kept by FID.
+"""Sample-quality metrics during training: FID, KID, class consistency, precision / recall, density /
+coverage, the Inception Score, PPL (images; those of ``metrics.metrics``) or mode coverage (2-D toy
+data), every N generator steps and at the end, with a ``best.ckpt`` kept by FID.
 
 The extractor ``auto`` uses the dataset classifier, or for unlabelled images the rotation net trained
 on the folder (the training command trains either first when it is missing, unless
@@ -23,15 +24,20 @@ from gan_lightning.metrics.protocol import (
     MetricOptions,
     Protocol,
     build_image_evaluator,
+    check_model_metrics,
     evaluate_images,
     evaluate_toy,
 )
 
 log = logging.getLogger(__name__)
 
-SCALARS = ("fid", "kid", "class_acc", "modes_covered", "high_quality")
-# How each scalar's best value is chosen (the HParams summary's ``hp/<name>_best``).
-BEST = {"fid": min, "kid": min, "class_acc": max, "modes_covered": max, "high_quality": max}
+# How each scalar's best value is chosen (the HParams summary's ``hp/<name>_best``): the lowest FID, KID
+# and PPL, the highest of the others (density too: above 1 it says samples crowd where real ones are).
+BEST = {
+    "fid": min, "kid": min, "class_acc": max, "precision": max, "recall": max, "density": max,
+    "coverage": max, "is": max, "is_classifier": max, "ppl": min, "modes_covered": max, "high_quality": max,
+}  # fmt: skip
+SCALARS = tuple(BEST)
 
 
 class GANMetrics(PeriodicEvaluation):
@@ -44,7 +50,8 @@ class GANMetrics(PeriodicEvaluation):
             (or rotation net) before the run starts (``classifier_training.ensure_feature_net``).
         **options: how quality is measured, :class:`~gan_lightning.metrics.protocol.MetricOptions`
             (extractor, metrics, n_samples, reference_split, inception_weights, kid_subset_size,
-            batch_size, seed), shared with the evaluate command.
+            batch_size, seed, pr_k, dc_k, is_splits, ppl_*, lpips_weights), shared with the evaluate
+            command.
     """
 
     def __init__(
@@ -69,11 +76,17 @@ class GANMetrics(PeriodicEvaluation):
 
     # --- set-up -------------------------------------------------------------------------------
 
+    def check_model(self, model: pl.LightningModule, datamodule: Any = None) -> None:
+        """Fail before any work when a chosen metric cannot apply to ``model`` (``ppl`` without W) or to
+        the extractor of ``datamodule`` (``is`` with the rotation net, see ``check_model_metrics``)."""
+        check_model_metrics(self.options, model, datamodule)
+
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
         self.toy = not getattr(datamodule, "is_image", True)
         if self.toy or self.evaluator is not None:
             return
+        self.check_model(pl_module, datamodule)  # also with extractor=auto (which only warns below)
         try:
             self.evaluator, self.protocol = build_image_evaluator(
                 datamodule,

@@ -1,4 +1,5 @@
-"""Feature extractors for FID and KID: images in [-1, 1] -> features (N, d).
+"""Feature extractors for FID and KID: images in [-1, 1] -> features (N, d); those that classify also
+give ``features_and_logits`` (the Inception Score) and the classifier ``features_and_predictions``.
 
 - ``classifier``: penultimate features of the dataset classifier the framework trains itself
   (:mod:`gan_lightning.metrics.classifier_net`); works offline, the usual choice for MNIST-like data.
@@ -29,6 +30,8 @@ INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2
 class ClassifierFeatures(nn.Module):
     """Images (N, C, S, S) in [-1, 1] -> classifier features (N, feature_dim); also predicts classes."""
 
+    is_name = "is_classifier"  # the Inception Score of its logits is not the IS of the papers
+
     def __init__(self, classifier: DatasetClassifier, tag: str) -> None:
         super().__init__()
         self.classifier = classifier.eval().requires_grad_(False)
@@ -40,14 +43,21 @@ class ClassifierFeatures(nn.Module):
 
     def features_and_predictions(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """(features (N, d), predicted class (N,)) in one pass."""
+        features, logits = self.features_and_logits(images)
+        return features, logits.argmax(1)
+
+    def features_and_logits(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """(features (N, d), class logits (N, num_classes)) in one pass."""
         features = self.classifier.features(images.float())
-        return features, self.classifier.head(features).argmax(1)
+        return features, self.classifier.head(features)
 
 
 class InceptionFeatures(nn.Module):
     """Images (N, 1 or 3, H, W) in [-1, 1] -> 2048-d Inception-v3 pool features (FID's standard)."""
 
     num_features = 2048
+    is_name = "is"
+    quantizes = True  # images go through uint8, as in FID's protocol: too coarse for PPL's small steps
 
     def __init__(self, weights_path: str | Path | None = None) -> None:
         super().__init__()
@@ -65,6 +75,12 @@ class InceptionFeatures(nn.Module):
         if as_uint8.size(1) == 1:
             as_uint8 = as_uint8.repeat(1, 3, 1, 1)
         return self.net(as_uint8).reshape(images.size(0), -1)
+
+    def features_and_logits(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """(pool features (N, 2048), the 1008 unbiased logits (N, 1008)): the Inception Score's logits
+        (torch-fidelity's ``logits_unbiased``: the last layer without its bias)."""
+        features = self(images)
+        return features, features @ self.net.fc.weight.T
 
 
 def resolve_inception_weights(weights_path: str | Path | None) -> Path:

@@ -24,6 +24,13 @@ METRICS: dict[str, bool] = {
     "fid": True,
     "kid": True,
     "class_acc": False,
+    "precision": False,
+    "recall": False,
+    "density": False,
+    "coverage": False,
+    "is": False,
+    "is_classifier": False,
+    "ppl": True,
     "modes_covered": False,
     "high_quality": False,
 }
@@ -60,7 +67,7 @@ class Job:
         return points[-1][1] if points else None
 
     def best(self, metric: str) -> tuple[float, int] | None:
-        """(value, step) of the best ``val/<metric>``: min for fid/kid, max for the others."""
+        """(value, step) of the best ``val/<metric>``: min for fid/kid/ppl, max for the others."""
         points = self.curves.get(f"val/{metric}")
         if not points:
             return None

@@ -81,7 +81,8 @@ def write_markdown(
     lines += _markdown_table(jobs, keys)
     lines += [
         "",
-        "Best = lowest FID / KID, highest class_acc / modes_covered / high_quality (at step). "
+        "Best = lowest FID / KID / PPL, highest class_acc / precision / recall / density / coverage / IS / "
+        "modes_covered / high_quality (at step). "
         "Steps are generator steps. `report.csv` holds every value.",
     ]
     for title, file in plots:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,92 @@ def test_toy_runs_log_mode_coverage(compose_cfg):
     covered = [e.value for e in events.Scalars("val/modes_covered")]
     assert len(covered) == 2 and all(0 <= c <= 8 for c in covered)
     assert all(0.0 <= e.value <= 1.0 for e in events.Scalars("val/high_quality"))
+
+
+def test_new_metrics_are_logged_with_their_best_values(compose_cfg, mnist_root, classifier):
+    names = "precision,recall,density,coverage,is"
+    cfg = compose_cfg(
+        *QUICK, *METRICS, "model=cgan", "trainer.max_steps=4", f"data.root={mnist_root}",
+        f"metrics.metrics=[fid,{names}]", "metrics.is_splits=4",
+    )  # fmt: skip
+    out = Path(cfg.paths.output_dir)
+    metrics = train(cfg, out)
+    events = read_events(out / "tensorboard")
+    logged = ("val/precision", "val/recall", "val/density", "val/coverage", "val/is_classifier")
+    for tag in logged:
+        assert [e.step for e in events.Scalars(tag)] == [2, 4], tag
+    for tag in ("val/precision", "val/recall", "val/coverage"):
+        assert all(0.0 <= e.value <= 1.0 for e in events.Scalars(tag)), tag
+    assert all(1.0 <= e.value <= 10.0 for e in events.Scalars("val/is_classifier"))
+    assert "val/is" not in events.Tags()["scalars"]  # the classifier's score has its own name
+    assert metrics["hp/precision_best"] == max(e.value for e in events.Scalars("val/precision"))
+    assert metrics["hp/is_classifier_final"] == pytest.approx(events.Scalars("val/is_classifier")[-1].value)
+    protocol = events.Tensors("val/protocol/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert protocol.endswith("; pr_k=3, dc_k=5, is_splits=4")
+
+
+def test_ppl_on_a_model_without_w_fails_before_any_work(compose_cfg, mnist_root):
+    cfg = compose_cfg(
+        *QUICK, *METRICS, "model=dcgan", f"data.root={mnist_root}", "metrics.metrics=[fid,ppl]",
+        "metrics.train_classifier=true",
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"ppl \(perceptual path length\) walks the latent W.*GAN has none"):
+        train(cfg, Path(cfg.paths.output_dir))
+    assert not classifier_path(mnist_root, "mnist").exists()  # not trained first
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
+
+
+@pytest.mark.slow
+def test_stylegan2_logs_its_perceptual_path_length(compose_cfg, mnist_root, classifier):
+    from tests.models.test_stylegan import tiny
+
+    cfg = compose_cfg(
+        *QUICK, *METRICS, "model=stylegan2", *tiny("stylegan2"), "data.batch_size=8",
+        f"data.root={mnist_root}", "metrics.metrics=[ppl]", "metrics.ppl_samples=16",
+        "metrics.ppl_sampling=full",
+    )  # fmt: skip
+    out = Path(cfg.paths.output_dir)
+    metrics = train(cfg, out)
+    ppl = read_events(out / "tensorboard").Scalars("val/ppl")
+    assert [e.step for e in ppl] == [2, 3]
+    assert all(math.isfinite(e.value) and e.value > 0 for e in ppl)
+    assert metrics["hp/ppl_best"] == min(e.value for e in ppl)  # the lower the better
+
+
+def test_every_scalar_has_the_direction_the_report_gives_it():
+    from gan_lightning.callbacks.metrics import BEST, SCALARS
+    from gan_lightning.metrics.evaluator import METRICS as IMAGE_METRICS
+    from gan_lightning.report.runs import METRICS as REPORTED
+
+    assert set(SCALARS) == set(REPORTED) == set(BEST)
+    assert {name for name, pick in BEST.items() if pick is min} == {
+        n for n, lower in REPORTED.items() if lower
+    }
+    logged = {"is", "is_classifier"} | set(IMAGE_METRICS) - {"is"}
+    assert logged <= set(SCALARS)
+
+
+def test_the_hparams_summary_lists_the_evaluated_metrics_fid_first():
+    from torch import nn
+
+    from gan_lightning.callbacks.hparams import metric_names
+    from gan_lightning.callbacks.metrics import GANMetrics
+    from gan_lightning.metrics.evaluator import SampleEvaluator
+
+    class Logits(nn.Module):
+        is_name = "is_classifier"
+
+        def forward(self, images):
+            return images
+
+        def features_and_logits(self, images):
+            return images, images
+
+    callback = GANMetrics(metrics=["ppl", "precision", "kid", "fid", "is"])
+    callback.evaluator = SampleEvaluator(Logits(), torch.randn(20, 4), 20, metrics=callback.options.metrics)
+    names = metric_names(callback)
+    assert names[:4] == ["hp/fid_best", "hp/fid_final", "hp/kid_best", "hp/kid_final"]
+    assert names[4:10] == [
+        f"hp/{n}_{k}" for n in ("precision", "is_classifier", "ppl") for k in ("best", "final")
+    ]
+    assert names[10:] == ["hp/d_loss_final", "hp/g_loss_final"]

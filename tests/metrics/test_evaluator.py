@@ -1,4 +1,5 @@
-"""SampleEvaluator: FID and KID against a direct float64 computation, reset, DDP shares, class metrics."""
+"""SampleEvaluator: FID and KID against a direct float64 computation, reset, DDP shares, class metrics,
+precision / recall / density / coverage and the Inception Score of the extractor's logits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from torch import Tensor, nn
 
 from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.evaluator import Precomputed, SampleEvaluator
+from gan_lightning.metrics.manifold import density_coverage, knn_radii, precision_recall
 
 D, N = 8, 300
 
@@ -187,10 +189,131 @@ def test_class_acc_needs_a_predicting_extractor():
 
 
 def test_unknown_metric_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"Unknown metrics \['is'\]"):
-        SampleEvaluator(Precomputed(D), features(0), n_fake=N, metrics=("fid", "is"))
+    with pytest.raises(ConfigError, match=r"Unknown metrics \['fidd'\]; choose from fid, kid, .*, ppl"):
+        SampleEvaluator(Precomputed(D), features(0), n_fake=N, metrics=("fid", "fidd"))
 
 
 def test_kid_subset_size_is_capped_by_both_sample_counts():
     assert SampleEvaluator(Precomputed(D), features(0), n_fake=50, kid_subset_size=1000).kid_subset_size == 50
     assert SampleEvaluator(Precomputed(D), features(0, n=40), n_fake=500).kid_subset_size == 40
+
+
+# --- precision, recall, density, coverage, Inception Score ----------------------------------------
+
+
+def test_manifold_metrics_equal_the_pure_functions_and_survive_reset():
+    real, fake = features(0), features(1, shift=0.3, scale=1.2)
+    names = ("precision", "recall", "density", "coverage")
+    metrics = SampleEvaluator(Precomputed(D), real, n_fake=N, metrics=names, pr_k=4, dc_k=6)
+    for chunk in fake.split(70):
+        metrics.update(chunk)
+    values = metrics.compute()
+    expected = {**precision_recall(real, fake, 4), **density_coverage(real, fake, 6)}
+    assert values == pytest.approx(expected, abs=1e-12)
+    assert set(values) == set(names) and metrics.scalar_names == names
+    assert 0.2 < values["precision"] < 0.99 and 0.2 < values["coverage"] < 0.99
+    metrics.reset()
+    metrics.update(real)  # the real set against itself
+    values = metrics.compute()
+    assert (values["precision"], values["recall"], values["coverage"]) == (1.0, 1.0, 1.0)
+    # Density 1 up to the k-th neighbours exactly on their balls' boundary, which the matrix-product
+    # distances of 300 points put inside or outside by rounding (test_manifold: exactly 1 on 20 points).
+    assert values["density"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_precision_alone_skips_the_other_manifold_metrics():
+    metrics = SampleEvaluator(Precomputed(D), features(0), n_fake=N, metrics=("fid", "precision"))
+    metrics.update(features(1))
+    assert set(metrics.compute()) == {"fid", "precision"}
+
+
+def test_every_rank_holds_all_real_features_for_the_manifold_metrics():
+    real = features(0, n=N + 1)
+    share = SampleEvaluator(Precomputed(D), real, n_fake=N, metrics=("fid", "coverage"), rank=1, world_size=2)
+    assert share.fid.real_features_num_samples.item() == 150  # FID: this rank's share
+    torch.testing.assert_close(share.real, real.float())  # coverage: every real point
+
+
+def test_k_larger_than_the_sets_is_refused_before_any_work():
+    with pytest.raises(ConfigError, match=r"pr_k=3: .*\(300 real, 3 generated\)"):
+        SampleEvaluator(Precomputed(D), features(0), n_fake=3, metrics=("recall",))
+    with pytest.raises(ConfigError, match="dc_k=300"):
+        SampleEvaluator(Precomputed(D), features(0), n_fake=N + 5, metrics=("density",), dc_k=300)
+
+
+class LogitClassifier(FakeClassifier):
+    """'Images' (N, D) whose first column is the predicted class, with confident logits for it."""
+
+    def features_and_logits(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        return images, 40.0 * nn.functional.one_hot(images[:, 0].long(), 10).double()
+
+
+def test_inception_score_of_the_classifier_logits():
+    extractor = LogitClassifier()
+    extractor.is_name = "is_classifier"
+    metrics = SampleEvaluator(
+        extractor, features(0), n_fake=40, metrics=("is", "class_acc"), num_classes=10, is_splits=4
+    )
+    assert metrics.scalar_names == ("class_acc", "is_classifier")
+    predictions = [0, 1, 2, 3, 4] * 8  # five classes, each split balanced: IS 5
+    labels = torch.tensor(predictions)
+    for start in (0, 20):
+        metrics.update(with_predictions(predictions[start : start + 20]), labels[start : start + 20])
+    values = metrics.compute()
+    assert values["is_classifier"] == pytest.approx(5.0) and values["is_classifier_std"] == pytest.approx(0.0)
+    assert values["class_acc"] == 1.0  # predictions from the same logits
+    assert values["class_histogram"] == [8] * 5 + [0] * 5
+    metrics.reset()
+    metrics.update(with_predictions([7] * 40), torch.full((40,), 7))
+    assert metrics.compute()["is_classifier"] == pytest.approx(1.0)
+
+
+def test_the_classifier_extractor_reports_is_classifier():
+    from gan_lightning.metrics.classifier_net import DatasetClassifier
+    from gan_lightning.metrics.extractors import ClassifierFeatures, InceptionFeatures
+
+    assert ClassifierFeatures.is_name == "is_classifier" and InceptionFeatures.is_name == "is"
+    classifier = ClassifierFeatures(DatasetClassifier((1, 28, 28), 10, width=8, feature_dim=16), "t")
+    images = torch.rand(4, 1, 28, 28) * 2 - 1
+    features, logits = classifier.features_and_logits(images)
+    torch.testing.assert_close(features, classifier(images))
+    torch.testing.assert_close(logits, classifier.classifier(images))  # eval mode: no dropout
+    metrics = SampleEvaluator(classifier, torch.randn(10, 16), n_fake=4, metrics=("is",), is_splits=1)
+    metrics.update(images)
+    assert set(metrics.compute()) == {"is_classifier", "is_classifier_std"}
+
+
+def test_inception_score_needs_logits():
+    with pytest.raises(ConfigError, match="metrics.extractor=inception .* or classifier"):
+        SampleEvaluator(Precomputed(D), features(0), n_fake=N, metrics=("fid", "is"))
+    with pytest.raises(ConfigError, match="metrics.is_splits=50: needs 1 <= splits <= the 40"):
+        SampleEvaluator(LogitClassifier(), features(0), n_fake=40, metrics=("is",), is_splits=50)
+
+
+def test_real_radii_of_both_k_are_computed_once(monkeypatch):
+    import gan_lightning.metrics.evaluator as module
+
+    calls = []
+
+    def counting(points, ks, *args):
+        calls.append((len(points), ks))
+        return knn_radii(points, ks, *args)
+
+    monkeypatch.setattr(module, "knn_radii", counting)
+    names = ("precision", "recall", "density", "coverage")
+    metrics = SampleEvaluator(Precomputed(D), features(0), n_fake=100, metrics=names)
+    for _ in range(2):
+        metrics.reset()
+        metrics.update(features(1, n=100))
+        metrics.compute()
+    assert calls == [(N, (3, 5)), (100, 3), (100, 3)]  # the real set once, the generated one per evaluation
+
+
+def test_ppl_in_inception_space_needs_lpips():
+    class Quantizing(Precomputed):
+        quantizes = True
+
+    with pytest.raises(ConfigError, match="8-bit images hide: give metrics.lpips_weights"):
+        SampleEvaluator(Quantizing(D), features(0), n_fake=N, metrics=("fid", "ppl"))
+    distance = SampleEvaluator(Quantizing(D), features(0), N, ("ppl",), path_distance=nn.Identity())
+    assert isinstance(distance.path_distance, nn.Identity)

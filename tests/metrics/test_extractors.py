@@ -113,6 +113,23 @@ def test_inception_features_from_a_local_file(random_inception_weights, monkeypa
     assert not torch.equal(features[0], features[1])
 
 
+def test_inception_logits_are_torch_fidelitys_unbiased_logits(random_inception_weights):
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    extractor = InceptionFeatures(weights_path=random_inception_weights)
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    features, logits = extractor.features_and_logits(images)
+    torch.testing.assert_close(features, extractor(images))
+    assert logits.shape == (2, 1008)
+    # What torchmetrics' InceptionScore takes by default, from the same weights and uint8 images.
+    reference = NoTrainInceptionV3(
+        name="inception-v3-compat", features_list=["logits_unbiased"],
+        feature_extractor_weights_path=str(random_inception_weights), antialias=False,
+    )  # fmt: skip
+    as_uint8 = ((images + 1) * 127.5).round().to(torch.uint8)
+    torch.testing.assert_close(logits, reference(as_uint8), rtol=1e-4, atol=1e-4)
+
+
 def test_missing_inception_file():
     with pytest.raises(ConfigError, match="metrics.inception_weights=/no/such/weights.pth: no such file"):
         InceptionFeatures(weights_path="/no/such/weights.pth")
