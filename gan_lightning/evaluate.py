@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from importlib import resources
 from typing import Any
 
 import hydra
+from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lightning.callbacks.translation_metrics import EVALUATORS
@@ -32,6 +34,11 @@ from gan_lightning.metrics.protocol import (
 )
 from gan_lightning.metrics.toy import TOY_SAMPLES
 from gan_lightning.sample import choose_labels
+
+#: The metric options and their defaults, stated once in ``conf/metrics/default.yaml`` (the training
+#: callback's), offered to ``tool_conf/evaluate.yaml`` as the config ``metric_defaults``.
+METRIC_DEFAULTS = OmegaConf.load(resources.files("gan_lightning.conf") / "metrics" / "default.yaml")
+ConfigStore.instance().store(name="metric_defaults", node=METRIC_DEFAULTS)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:

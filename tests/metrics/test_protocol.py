@@ -8,24 +8,33 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hydra import compose, initialize_config_module
 
 from gan_lightning.errors import ConfigError
+from gan_lightning.evaluate import metric_options
 from gan_lightning.metrics.protocol import MetricOptions, Protocol, check_model_metrics
 
 PACKAGE = Path(__file__).resolve().parents[2] / "gan_lightning"
 
 
-@pytest.mark.parametrize(
-    ("config", "renamed"),
-    [("conf/metrics/default.yaml", {}), ("tool_conf/evaluate.yaml", {"n_samples": "n"})],
-)
-def test_the_configs_hold_every_option_with_its_default(config, renamed):
-    values = yaml.safe_load((PACKAGE / config).read_text())
+def test_the_training_config_holds_every_option_with_its_default():
+    values = yaml.safe_load((PACKAGE / "conf/metrics/default.yaml").read_text())
     for option in fields(MetricOptions):
-        key = renamed.get(option.name, option.name)
-        assert key in values, f"{config} lacks {key}"
-        given = tuple(values[key]) if isinstance(values[key], list) else values[key]
-        assert given == option.default, f"{config}: {key}={given}, MetricOptions says {option.default}"
+        assert option.name in values, f"conf/metrics/default.yaml lacks {option.name}"
+        given = tuple(values[option.name]) if isinstance(values[option.name], list) else values[option.name]
+        assert given == option.default, f"{option.name}={given}, MetricOptions says {option.default}"
+
+
+def test_evaluate_takes_its_options_from_the_training_config():
+    """Stated once: tool_conf/evaluate.yaml names no metric option; it composes conf/metrics/default."""
+    own = yaml.safe_load((PACKAGE / "tool_conf/evaluate.yaml").read_text())
+    assert not {f.name for f in fields(MetricOptions)} & own.keys()
+    with initialize_config_module("gan_lightning.tool_conf", version_base="1.3"):
+        cfg = compose("evaluate", overrides=["ckpt=x", "pr_k=5"])
+    options = metric_options(cfg)
+    assert options == MetricOptions(pr_k=5)
+    with initialize_config_module("gan_lightning.tool_conf", version_base="1.3"):
+        assert metric_options(compose("evaluate", overrides=["ckpt=x", "n=50"])).n_samples == 50
 
 
 def test_options_are_checked_when_built():
