@@ -30,6 +30,8 @@ EMA_BETA = "train/ema_beta"
 # Progressive growing (StyleGAN v1): the side being trained and the fade-in of its new layers.
 RESOLUTION = "train/resolution"
 FADE_ALPHA = "train/fade_alpha"
+# Its batch size per resolution (model.progressive.batch_sizes): the samples of this step's batch.
+BATCH_SIZE = "train/batch_size"
 
 
 def learning_rate(group: str) -> str:

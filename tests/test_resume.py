@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.batch_probe import recorded
 from tests.helpers import QUICK, QUICK_TRANSLATION, TINY_TRANSGAN
 from tests.test_cli import cli
 
@@ -42,6 +43,23 @@ CASES = {
         "model=stylegan",
         "model.progressive.stable_steps=0",
         "model.progressive.fade_steps=5",
+        "model.networks.stylegan.generator.channel_base=256",
+        "model.networks.stylegan.generator.channel_max=16",
+        "model.networks.stylegan.generator.w_dim=16",
+        "model.networks.stylegan.generator.mapping_layers=2",
+        "model.networks.stylegan.discriminator.channel_base=256",
+        "model.networks.stylegan.discriminator.channel_max=16",
+    ),  # fmt: skip
+    # A batch size per resolution: 7 px at 12 (steps 0-2), 14 px at 8 (3-6), 28 px at 6 (7-9). The first
+    # permutation of the 64 images ends after step 5 (4 samples left, fewer than 8: skipped); the run
+    # resumes from step 6 and changes resolution and batch size at step 7.
+    "stylegan-batch-sizes": (
+        *QUICK,
+        "model=stylegan",
+        "model.progressive.stable_steps=3",
+        "model.progressive.fade_steps=1",
+        "model.progressive.batch_sizes={7:12,14:8,28:6}",
+        "+callbacks.sizes._target_=tests.batch_probe.RecordBatchSizes",
         "model.networks.stylegan.generator.channel_base=256",
         "model.networks.stylegan.generator.channel_max=16",
         "model.networks.stylegan.generator.w_dim=16",
@@ -116,5 +134,8 @@ def test_sigkill_then_resume_ends_with_the_same_weights(case, tmp_path, mnist_ro
         assert expected["generator.progress_level"].item() == 2 and expected[
             "generator.progress_alpha"
         ].item() == pytest.approx(0.8)
+    if case == "stylegan-batch-sizes":
+        sizes = dict(enumerate([12, 12, 12, 8, 8, 8, 8, 6, 6, 6]))
+        assert recorded(tmp_path / "straight") == recorded(crashed_dir) == sizes
     if case == "cyclegan":
         assert expected["pool_a.images"].shape[0] == 10  # 10 steps of batch 1: the pool filled while killed

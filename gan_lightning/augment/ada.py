@@ -182,7 +182,12 @@ class AdaptiveAugment(nn.Module):
         self.sign_sum += torch.sign(logits).sum()
         self.sign_count += logits.numel()
 
-    def update(self, images_per_step: int, reduce: Callable[[Tensor], Tensor] | None = None) -> bool:
+    def update(
+        self,
+        images_per_step: int,
+        reduce: Callable[[Tensor], Tensor] | None = None,
+        images_in_interval: int | None = None,
+    ) -> bool:
         """Call once per training step. Every ``interval`` calls: r_t = sign_sum / sign_count, then
         p += sign(r_t - target) * images_per_step * interval / (speed_kimg * 1000), clamped to
         [0, 1], and the accumulators are reset. Computed on the device (nothing is read on the host);
@@ -193,6 +198,9 @@ class AdaptiveAugment(nn.Module):
             reduce: sums a tensor over processes (DDP); it is applied to the stacked
                 [sign_sum, sign_count] on every process at the same steps, so all processes reach
                 the same p.
+            images_in_interval: the real images of the last ``interval`` steps (all processes), when
+                the batch size changes in training (progressive growing); it replaces
+                ``images_per_step * interval``.
 
         Returns:
             True at the steps where p is adjusted (every ``interval`` calls).
@@ -210,7 +218,8 @@ class AdaptiveAugment(nn.Module):
         sign_sum, count = stats.to(self.p.device, torch.float32).unbind()
         seen = count > 0
         self.r_t.copy_(torch.where(seen, sign_sum / count.clamp(min=1.0), self.r_t))
-        step = images_per_step * self.interval / (self.speed_kimg * 1000.0)
+        images = images_per_step * self.interval if images_in_interval is None else images_in_interval
+        step = images / (self.speed_kimg * 1000.0)
         adjusted = (self.p + torch.sign(self.r_t - self.target) * step).clamp(0.0, 1.0)
         self.p.copy_(torch.where(seen, adjusted, self.p))
         return True

@@ -9,6 +9,8 @@ once, what all families share:
   toggle its optimizer group, compute the loss, ``zero_grad``, ``manual_backward``, ``step``;
 - step accounting: ``generator_step`` (a buffer, so it is saved) counts batches, and
   :meth:`optimizer_steps_for` translates a generator-step budget into Lightning's ``global_step``;
+  a family whose batch size changes in training says so (:meth:`varying_batch_sizes`): the datamodule's
+  loader follows it, and the images seen are counted from it;
 - optimizers per group (learning rate ``lr_g`` / ``lr_d`` and per-group overrides), learning-rate
   schedules, gradient clipping per group (after mixed-precision unscaling);
 - the generator EMA (``ema_kimg``), spectral normalization, differentiable augmentation of what D
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytorch_lightning as pl
 import torch
@@ -42,6 +44,9 @@ from gan_lightning.core.phases import Phase, lazy_interval, lazy_optimizer_optio
 from gan_lightning.errors import ConfigError
 from gan_lightning.networks.spectral_norm import SPECTRAL_NORM_CHOICES, apply_spectral_norm
 from gan_lightning.rng import rng_states, set_rng_states
+
+if TYPE_CHECKING:
+    from gan_lightning.data.order import BatchSizes
 
 GROUPS = ("discriminator", "generator")  # optimizer order (as in checkpoints of version 0.1)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -133,6 +138,7 @@ class AdversarialModule(pl.LightningModule):
         self._unchecked: list[tuple[int, Tensor, dict[str, Tensor]]] = []  # (step, finite?, losses)
         self._rng_states_to_restore: dict[str, Any] | None = None
         self._phases: list[Phase] | None = None
+        self._batch_sizes: BatchSizes | None = None  # set by training_batch_sizes when they vary
 
     # --- what a family provides -------------------------------------------------------------------
 
@@ -358,18 +364,45 @@ class AdversarialModule(pl.LightningModule):
 
     def after_phases(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
         """Once per generator step after the updates: the EMA update, and ADA's probability adjusted
-        from D's outputs on real images (families may add more)."""
+        from D's outputs on real images (families may add more). Both count images, those of the
+        batches actually trained on when the batch size changes (:meth:`training_batch_sizes`)."""
         logs: dict[str, Tensor] = {}
         batch_images = batch[0].size(0) * self.trainer.world_size
+        step = self._steps_done
         if self.ema is not None:
-            seen = self._steps_done * batch_images
+            seen = self.images_before(step, batch_images)
             beta = self.ema.update(self.networks_named(self.ema_networks), batch_images, seen)
             logs[log_names.EMA_BETA] = torch.tensor(beta)
         if isinstance(self.augment, AdaptiveAugment):
-            self.augment.update(batch_images, reduce=self._sum_over_ranks)
+            interval_images = None  # ADA takes batch_images x interval
+            if self._batch_sizes is not None:  # the images of the interval's steps first .. step
+                first, images = max(0, step + 1 - self.augment.interval), self.images_before
+                interval_images = images(step + 1, batch_images) - images(first, batch_images)
+            self.augment.update(batch_images, reduce=self._sum_over_ranks, images_in_interval=interval_images)
             logs[log_names.AUGMENT_P] = self.augment.p.detach().clone()
             logs[log_names.AUGMENT_RT] = self.augment.r_t.detach().clone()
         return logs
+
+    # --- batch sizes ---------------------------------------------------------------------------------
+
+    def varying_batch_sizes(self, default: int) -> BatchSizes | None:
+        """Family hook: the batch size (per process) of every generator step when it changes in training
+        (progressive growing's ``batch_sizes``), ``default`` (``data.batch_size``) where it is not
+        set; ``None`` (the default) when every batch has ``default`` samples."""
+        return None
+
+    def training_batch_sizes(self, default: int) -> BatchSizes | None:
+        """What the training loader follows: the datamodule asks when it builds the loader (with
+        ``data.batch_size``), and the answer is kept to count the images seen (:meth:`images_before`)."""
+        self._batch_sizes = self.varying_batch_sizes(default)
+        return self._batch_sizes
+
+    def images_before(self, step: int, batch_images: int) -> int:
+        """Images (all processes) trained on in generator steps 0 .. step-1: ``step * batch_images``, or
+        the sum over the loader's batch sizes when they change (:meth:`training_batch_sizes`)."""
+        if self._batch_sizes is None:
+            return step * batch_images
+        return self._batch_sizes.samples_before(step) * self.trainer.world_size
 
     def _sum_over_ranks(self, tensor: Tensor) -> Tensor:
         return self.trainer.strategy.reduce(tensor, reduce_op="sum")

@@ -5,7 +5,10 @@ long (N,) class labels, or -1 for unlabelled data.
 
 The training order is reshuffled every epoch from a stored seed (:mod:`gan_lightning.data.order`) and
 the datamodule counts the batches it has delivered, so a run resumed from any checkpoint sees the same
-batches as an uninterrupted one. ``on_device=true`` keeps the whole training set on the accelerator
+batches as an uninterrupted one. Batches have ``data.batch_size`` samples, or the size the attached
+model plans for each generator step (progressive growing: ``model.progressive.batch_sizes``, one size per
+resolution): the loader asks the model when it is built (:meth:`GANDataModule.training_batch_sizes`) and
+batch ``k`` has the size of step ``k``. ``on_device=true`` keeps the whole training set on the accelerator
 (small datasets such as MNIST): batches are then gathered there, with no per-sample loading at all.
 """
 
@@ -19,7 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from gan_lightning import devices
-from gan_lightning.data.order import EpochShuffle
+from gan_lightning.data.order import BatchSizes, EpochShuffle, ScheduledBatches
 from gan_lightning.data.tensor_dataset import TensorBatches, as_tensors, keep_batch
 from gan_lightning.errors import ConfigError
 
@@ -168,15 +171,26 @@ class GANDataModule(pl.LightningDataModule):
         keep = torch.isin(labels, torch.tensor(self.requested_classes)).nonzero().flatten()
         return Subset(dataset, keep.tolist())
 
+    def training_batch_sizes(self) -> BatchSizes | None:
+        """The batch size of every generator step when the attached model changes it in training
+        (progressive growing's ``model.progressive.batch_sizes``, over ``data.batch_size``); ``None``
+        when every batch has ``data.batch_size`` samples."""
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        ask = getattr(model, "training_batch_sizes", None)
+        return ask(self.batch_size) if ask is not None else None
+
     def train_dataloader(self) -> DataLoader:
         rank, world_size = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         order = EpochShuffle(len(self.train_set), self.shuffle_seed, rank, world_size)
-        batches_per_epoch = len(order) // self.batch_size
+        batches_per_epoch = len(order) // self.batch_size  # a loader epoch, whatever the batch sizes
         if batches_per_epoch == 0:
             raise ConfigError(
                 f"Each of the {world_size} processes gets {len(order)} samples, fewer than "
                 f"data.batch_size={self.batch_size}. Lower data.batch_size or use fewer devices."
             )
+        sizes = self.training_batch_sizes()
+        if sizes is not None:
+            return self._scheduled_loader(order, sizes, batches_per_epoch, world_size)
         epoch, batch = divmod(self.batches_seen, batches_per_epoch)  # where a resumed run continues
         order.set_epoch(epoch)
         order.start_at(batch * self.batch_size)
@@ -186,15 +200,34 @@ class GANDataModule(pl.LightningDataModule):
                 collate_fn=keep_batch,
             )  # fmt: skip
         return DataLoader(
-            self.train_set,
-            batch_size=self.batch_size,
-            sampler=order,
-            drop_last=True,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.shuffle_seed),  # worker seeds, not the global RNG
+            self.train_set, batch_size=self.batch_size, sampler=order, drop_last=True, **self._workers()
         )
+
+    def _scheduled_loader(
+        self, order: EpochShuffle, sizes: BatchSizes, batches_per_epoch: int, world_size: int
+    ) -> DataLoader:
+        """The loader of batches whose size changes with the step: batch ``k`` (the run's, from
+        ``batches_seen``) has the size of generator step ``k`` (:class:`ScheduledBatches`)."""
+        for name, size in zip(sizes.names, sizes.sizes, strict=True):
+            if size > len(order):
+                share = f" each of the {world_size} processes gets" if world_size > 1 else ""
+                raise ConfigError(
+                    f"{name}={size} is more than the {len(order)} training samples{share}. Lower it, add "
+                    "data or use fewer devices."
+                )
+        batches = ScheduledBatches(order, sizes, batches_per_epoch, next_batch=lambda: self.batches_seen)
+        if self.on_device:
+            return DataLoader(self._tensors_on_device(), batch_sampler=batches, collate_fn=keep_batch)
+        return DataLoader(self.train_set, batch_sampler=batches, **self._workers())
+
+    def _workers(self) -> dict:
+        """The training loader's options for its worker processes."""
+        return {
+            "num_workers": self.num_workers,
+            "pin_memory": self.pin_memory,
+            "persistent_workers": self.num_workers > 0,
+            "generator": torch.Generator().manual_seed(self.shuffle_seed),  # worker seeds, not the global RNG
+        }
 
     def _tensors_on_device(self) -> TensorBatches:
         if self._device_set is None:

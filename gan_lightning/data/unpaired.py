@@ -38,14 +38,14 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import functional as TF
 
 from gan_lightning import devices
 from gan_lightning.data.base import GANDataModule
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
 from gan_lightning.data.image_set import ImageSet
-from gan_lightning.data.order import EpochShuffle
+from gan_lightning.data.order import EpochShuffle, Passes
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 
 log = logging.getLogger(__name__)
@@ -196,25 +196,16 @@ class UnpairedPairs(Dataset):
         return images[0], images[1]
 
 
-class RunPositions(Sampler[int]):
+class RunPositions(Passes):
     """Positions ``epoch * per_epoch ... (epoch + 1) * per_epoch - 1`` of the run, for loader epoch
     ``epoch`` (Lightning calls :meth:`set_epoch`); :meth:`start_at` skips into the next pass once."""
 
     def __init__(self, per_epoch: int) -> None:
         self.per_epoch = per_epoch
-        self.epoch = 0
-        self._start = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def start_at(self, position: int) -> None:
-        self._start = position
 
     def __iter__(self) -> Iterator[int]:
-        start, self._start = self._start, 0
         first = self.epoch * self.per_epoch
-        return iter(range(first + start, first + self.per_epoch))
+        return iter(range(first + self.take_start(), first + self.per_epoch))
 
     def __len__(self) -> int:
         return self.per_epoch

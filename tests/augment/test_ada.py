@@ -452,6 +452,15 @@ def test_r_t_is_the_mean_sign_and_steers_to_target() -> None:
     assert augment.p.item() == pytest.approx(0.49)
 
 
+def test_images_of_the_interval_replace_steps_times_batch() -> None:
+    """Batches that change size (progressive growing): the move is the interval's images / speed."""
+    augment = AdaptiveAugment(target=0.6, interval=2, speed_kimg=1.0, p_init=0.5)
+    augment.accumulate(torch.ones(4))
+    augment.update(4, images_in_interval=20)
+    augment.update(4, images_in_interval=20)  # 16 + 4 images in the last two steps
+    assert augment.p.item() == pytest.approx(0.5 + 20 / 1000)
+
+
 def test_no_update_without_statistics() -> None:
     augment = AdaptiveAugment(interval=1, p_init=0.4)
     augment.update(64)  # the interval has come, but nothing was accumulated: p and r_t stay

@@ -14,6 +14,7 @@ from gan_lightning.checkpoints import load_model
 from gan_lightning.errors import ConfigError
 from gan_lightning.models import StyleGAN2
 from gan_lightning.train import train
+from tests.batch_probe import recorded
 from tests.helpers import QUICK, read_events
 from tests.test_cli import cli
 
@@ -35,6 +36,10 @@ def stylegan2(**options) -> StyleGAN2:
     return StyleGAN2(
         data_shape=(1, 28, 28), arch="stylegan2", networks=networks, z_dim=16, optimizer=ADAM, **options
     )
+
+
+# 28 px grown 7 -> 14 -> 28 within QUICK's 3 steps (one step per level, no fade-in)
+GROWN_BY_STEP_2 = ("model.progressive.stable_steps=1", "model.progressive.fade_steps=0")
 
 
 def run(compose_cfg, model: str, *overrides: str):
@@ -94,6 +99,63 @@ def test_progressive_growing_logs_resolution_and_fades(compose_cfg, mnist_root):
     assert grid.size == (2 + 8 * 30, 2 + 8 * 30)  # grids at the final size, whatever the level
 
 
+def test_progressive_batch_sizes_follow_the_resolution(compose_cfg, mnist_root):
+    """7 px at batch 16 (steps 0-1), 14 px at 4 from its fade-in on (steps 2-5), 28 px at data.batch_size
+    8 (steps 6-7): the batches trained on have these sizes, the logged size says so, and the EMA's
+    ramp-up and ADA's adjustments count the images actually seen (16 + 16 + 4 ...), not steps x the
+    batch size."""
+    _, out = run(
+        compose_cfg, "stylegan", "data=mnist", f"data.root={mnist_root}", "trainer.max_steps=8",
+        "model.progressive.stable_steps=2", "model.progressive.fade_steps=2", "trainer.log_every_n_steps=1",
+        "model.progressive.batch_sizes={7:16,14:4}",
+        "+callbacks.sizes._target_=tests.batch_probe.RecordBatchSizes",
+        "augment=ada", "augment.interval=3", "augment.speed_kimg=1", "augment.p_init=0.5",
+    )  # fmt: skip
+    sizes = [16, 16, 4, 4, 4, 4, 8, 8]
+    assert recorded(out) == dict(enumerate(sizes))
+    events = read_events(out / "tensorboard")
+    assert [e.value for e in events.Scalars("train/batch_size")] == sizes
+    assert [e.value for e in events.Scalars("train/resolution")] == [7, 7, 14, 14, 14, 14, 28, 28]
+    betas = [e.value for e in events.Scalars("train/ema_beta")]
+    seen = [sum(sizes[:k]) for k in range(8)]
+    expected = [
+        0.5 ** (size / max(min(10_000, images * 0.05), 1e-8))
+        for size, images in zip(sizes, seen, strict=True)
+    ]
+    assert betas == pytest.approx(expected, rel=1e-5)
+    p = [0.5] + [e.value for e in events.Scalars("train/augment_p")]
+    moves = [abs(after - before) for before, after in zip(p, p[1:], strict=False)]
+    # adjusted after steps 2 and 5 by the images of the last 3 steps / 1000: 16 + 16 + 4, then 3 x 4
+    assert moves == pytest.approx([0, 0, 0.036, 0, 0, 0.012, 0, 0], abs=1e-6)
+
+
+def test_a_finished_run_extended_keeps_each_steps_batch(compose_cfg, mnist_root, tmp_path):
+    """Train 5 steps, then resume that run's final checkpoint to step 8: Lightning counts the stopped
+    loader epoch as done, but the batches still follow the generator steps (sizes and samples), so the
+    weights equal those of 8 steps straight."""
+    options = (
+        *QUICK, "model=stylegan", *tiny("stylegan"), f"data.root={mnist_root}", "logger=none", "seed=0",
+        "model.progressive.stable_steps=2", "model.progressive.fade_steps=1",
+        "model.progressive.total_steps=8", "callbacks.sample_grid.every_n_steps=0",
+        "model.progressive.batch_sizes={7:12,14:8,28:6}",
+        "+callbacks.sizes._target_=tests.batch_probe.RecordBatchSizes",
+    )  # fmt: skip
+    runs = {}
+    for name, steps in (("straight", 8), ("extended", 5)):
+        runs[name] = tmp_path / name
+        train(compose_cfg(*options, f"trainer.max_steps={steps}", out=runs[name]), runs[name])
+    last = runs["extended"] / "checkpoints" / "last.ckpt"
+    cfg = compose_cfg(*options, "trainer.max_steps=8", f"ckpt_path={last}", out=runs["extended"])
+    train(cfg, runs["extended"])
+    sizes = dict(enumerate([12, 12, 8, 8, 8, 6, 6, 6]))
+    assert recorded(runs["straight"]) == recorded(runs["extended"]) == sizes
+    weights = {
+        name: torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+        for name, out in runs.items()
+    }
+    assert all(torch.equal(weights["straight"][k], weights["extended"][k]) for k in weights["straight"])
+
+
 def test_style_mixing_draws_a_second_latent_with_its_probability():
     noise = torch.Generator().manual_seed(0)
     calls = []
@@ -140,6 +202,27 @@ def test_truncation_in_w_psi_zero_is_the_average_image_and_one_is_off():
         ),
         ("stylegan2", ("model.arch=conv",), "needs style-based networks"),
         ("stylegan", ("trainer.max_steps=100",), "only at generator step 4000"),
+        (
+            "stylegan",
+            (*GROWN_BY_STEP_2, "model.progressive.batch_sizes={7:8,32:4}"),
+            r"sides 32 that the networks do not have: they grow through 7, 14, 28 px",
+        ),
+        (
+            "stylegan",
+            (*GROWN_BY_STEP_2, "model.progressive.batch_sizes={14:0}"),
+            r"batch_sizes\[14\] must be a positive whole number of samples, got 0",
+        ),
+        (
+            "stylegan",
+            (*GROWN_BY_STEP_2, "model.progressive.batch_sizes={28:65}"),
+            r"batch_sizes\[28\]=65 is more than the 64 training samples",
+        ),
+        (
+            "stylegan",
+            ("model.progressive=null", "+model.progressive.batch_sizes={7:8}"),
+            "batch_sizes, a batch size per resolution of progressive growing, needs "
+            "model.progressive.stable_steps and fade_steps",
+        ),
     ],
 )
 def test_bad_stylegan_options_say_what_to_change(compose_cfg, mnist_root, model, options, match):
