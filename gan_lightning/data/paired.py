@@ -40,28 +40,26 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from gan_lightning import devices
-from gan_lightning.data.base import GANDataModule
 from gan_lightning.data.derive import DERIVE_KINDS, check_kind, derive_source
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
 from gan_lightning.data.image_set import ImageSet
-from gan_lightning.data.order import EpochShuffle
-from gan_lightning.data.unpaired import (
-    DomainImages,
-    DomainSplit,
-    RunPositions,
+from gan_lightning.data.image_to_image import (
+    EndlessOrder,
+    ImageToImageDataModule,
+    RunSamples,
     Unlabelled,
     crop_flip,
-    default_load_size,
     held_out,
-    sample_seed,
 )
+from gan_lightning.data.order import EpochShuffle
+from gan_lightning.data.unpaired import DomainImages, DomainSplit
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 
 __all__ = ["DERIVE_KINDS", "PairedDataModule", "derive_source", "match_pairs"]
@@ -202,7 +200,7 @@ class PairImages(Dataset):
         return self.split.pair(index, self.image_size, False, False, None)
 
 
-class PairedTrain(Dataset):
+class PairedTrain(RunSamples):
     """The training pairs of a run: item ``p`` (this rank's position ``p``) -> ``(source, target)``.
 
     The pairs are the endless concatenation of their epoch permutations (this rank's share of
@@ -210,21 +208,10 @@ class PairedTrain(Dataset):
     ``(seed, p * world_size + rank)``.
     """
 
-    def __init__(
-        self,
-        split: PairSplit,
-        image_size: int,
-        random_crop: bool,
-        flip: bool,
-        seed: int,
-        rank: int = 0,
-        world_size: int = 1,
-    ) -> None:
+    def __init__(self, split: PairSplit, *jitter: Any, **options: Any) -> None:
+        super().__init__(*jitter, **options)
         self.split = split
-        self.image_size, self.random_crop, self.flip = image_size, random_crop, flip
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.order = EpochShuffle(len(split), seed, rank, world_size)
-        self._permutation: tuple[int, list[int]] | None = None  # (epoch, its permutation)
+        self.order = EndlessOrder(EpochShuffle(len(split), self.seed, self.rank, self.world_size))
 
     def __len__(self) -> int:
         """Positions in one loader epoch (this rank's share of the pairs); items go on beyond it."""
@@ -232,18 +219,14 @@ class PairedTrain(Dataset):
 
     def index(self, position: int) -> int:
         """The pair (index into the split) at this rank's ``position``."""
-        epoch, offset = divmod(position, len(self.order))
-        if self._permutation is None or self._permutation[0] != epoch:
-            self._permutation = (epoch, self.order.permutation(epoch).tolist())
-        return self._permutation[1][offset]
+        return self.order[position]
 
     def __getitem__(self, position: int) -> tuple[Tensor, Tensor]:
-        global_position = position * self.world_size + self.rank
-        generator = torch.Generator().manual_seed(sample_seed(self.seed, 0, global_position))
-        return self.split.pair(self.index(position), self.image_size, self.random_crop, self.flip, generator)
+        rng = self.jitter_rng(position)
+        return self.split.pair(self.index(position), self.image_size, self.random_crop, self.flip, rng)
 
 
-class PairedDataModule(GANDataModule):
+class PairedDataModule(ImageToImageDataModule):
     """Aligned (source, target) image pairs; training batches ``(source, target)``, float (N, C_a, S, S)
     and (N, C_b, S, S) in [-1, 1] (C_b = 3; C_a = 3 for pairs read from folders, 1 when derived).
 
@@ -269,55 +252,13 @@ class PairedDataModule(GANDataModule):
     """
 
     name = "paired"
-    splits = ("train", "test")
-    is_image = True
-    num_classes = None
-    class_names = None
     data_kind = "paired"  # batches (source, target), for paired translation models (pix2pix)
+    samples_are = "training pairs"
 
-    def __init__(
-        self,
-        *args,
-        path: str | None = None,
-        derive: str | None = None,
-        image_size: int = 64,
-        load_size: int | None = None,
-        crop: bool = True,
-        flip: bool = True,
-        test_fraction: float = 0.1,
-        cache: bool | None = None,
-        skip_broken: bool = False,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *args, path: str | None = None, derive: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.requested_classes is not None:
-            raise ConfigError("data=paired has no labels: set data.classes=null.")
-        if self.subset is not None:
-            raise ConfigError("data=paired does not take data.subset: set data.subset=null.")
-        if self.on_device:
-            raise ConfigError(
-                "data=paired crops and flips every pair as it is loaded: set data.on_device=false."
-            )
-        if image_size <= 0:
-            raise ConfigError(f"data.image_size must be positive, got {image_size}.")
-        if load_size is None:
-            load_size = default_load_size(image_size)
-        if load_size < image_size:
-            raise ConfigError(
-                f"data.load_size={load_size} is smaller than data.image_size={image_size}: images are "
-                "resized to load_size and then cropped to image_size. Raise load_size or set it to null "
-                f"(image_size * 286 / 256 = {default_load_size(image_size)})."
-            )
-        if not 0 <= test_fraction < 1:
-            raise ConfigError(f"data.test_fraction must be in [0, 1), got {test_fraction}.")
         self.derive = check_kind(derive) if derive is not None else None
-        self.image_size, self.load_size = image_size, load_size
-        self.crop, self.flip = crop, flip
-        self.test_fraction = test_fraction
-        self.use_cache = self.serves_from_memory = devices.decode_cache(cache)
-        self.skip_broken = skip_broken
-        self.data_shape = (3, image_size, image_size)
-        self.source_shape = (1 if self.derive else 3, image_size, image_size)
+        self.source_shape = (1 if self.derive else 3, self.image_size, self.image_size)
         self.folder = Path(path).expanduser() if path is not None else self.root
         self.pairs: dict[str, PairSplit] = {}
         if self.derive is not None:
@@ -339,11 +280,6 @@ class PairedDataModule(GANDataModule):
             f"{what} '{self.folder.resolve()}' does not exist. Point data.path at a folder with {LAYOUT} "
             f"(sources in A, targets in B, paired by file name), {DERIVE_HINT} (searched recursively)."
         )
-
-    def _image_set(self, folder: Path, paths: list[Path]) -> ImageSet:
-        cache_root = self.root if self.use_cache else None
-        size = self.load_size if self.crop else self.image_size
-        return ImageSet(folder, paths, None, size, self.skip_broken, cache_root)
 
     def _hold_out(self, n: int, where: Path) -> tuple[list[int], list[int]]:
         if self.test_fraction > 0 and n < 2:
@@ -376,7 +312,7 @@ class PairedDataModule(GANDataModule):
                 f"Image folder '{self.folder.resolve()}' holds no images (searched recursively for "
                 f"{', '.join(IMAGE_EXTENSIONS)}). data.derive={self.derive} needs a folder of images."
             )
-        targets = self._image_set(self.folder, paths)
+        targets = self.image_set(self.folder, paths)
         if not len(targets):
             raise ConfigError(f"No image in '{self.folder.resolve()}' can be read (data.skip_broken=true).")
         self.pair_folders = (None, self.folder)
@@ -419,8 +355,8 @@ class PairedDataModule(GANDataModule):
                 )
             found.append(paths)
         pairs = match_pairs(found[0], folder_a, found[1], folder_b)
-        sources = self._image_set(folder_a, [a for a, _ in pairs])  # unreadable files: named, or left out
-        targets = self._image_set(folder_b, [b for _, b in pairs])
+        sources = self.image_set(folder_a, [a for a, _ in pairs])  # unreadable files: named, or left out
+        targets = self.image_set(folder_b, [b for _, b in pairs])
         if len(sources) < len(pairs) or len(targets) < len(pairs):  # data.skip_broken left files out
             readable = set(sources.paths), set(targets.paths)
             kept = [(a, b) for a, b in pairs if a in readable[0] and b in readable[1]]
@@ -435,9 +371,9 @@ class PairedDataModule(GANDataModule):
                 )
             pairs = kept
             if len(sources) > len(pairs):
-                sources = self._image_set(folder_a, [a for a, _ in pairs])
+                sources = self.image_set(folder_a, [a for a, _ in pairs])
             if len(targets) > len(pairs):
-                targets = self._image_set(folder_b, [b for _, b in pairs])
+                targets = self.image_set(folder_b, [b for _, b in pairs])
         check_pair_sizes(pairs, folder_a, folder_b)
         return sources, targets
 
@@ -520,12 +456,8 @@ class PairedDataModule(GANDataModule):
 
     # --- training ------------------------------------------------------------------------------
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.shuffle_seed is None:
-            self.shuffle_seed = torch.initial_seed() % 2**31  # set by seed_everything when seed= is given
-
-    def train_pairs(self, rank: int = 0, world_size: int = 1) -> PairedTrain:
-        """The run's training pairs as seen by ``rank`` of ``world_size`` (after :meth:`setup`)."""
+    def train_samples(self, rank: int = 0, world_size: int = 1) -> PairedTrain:
+        """The run's training pairs ``(source, target)`` as seen by ``rank`` of ``world_size``."""
         if self.shuffle_seed is None:
             self.setup("fit")
         split = self.pairs["train"]
@@ -535,27 +467,3 @@ class PairedDataModule(GANDataModule):
                 "or use fewer devices."
             )
         return PairedTrain(split, self.image_size, self.crop, self.flip, self.shuffle_seed, rank, world_size)
-
-    def train_dataloader(self) -> DataLoader:
-        rank, world_size = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        pairs = self.train_pairs(rank, world_size)
-        batches_per_epoch = len(pairs) // self.batch_size
-        if batches_per_epoch == 0:
-            raise ConfigError(
-                f"Each of the {world_size} processes gets {len(pairs)} training pairs, fewer than "
-                f"data.batch_size={self.batch_size}. Lower data.batch_size or use fewer devices."
-            )
-        positions = RunPositions(batches_per_epoch * self.batch_size)
-        epoch, batch = divmod(self.batches_seen, batches_per_epoch)  # where a resumed run continues
-        positions.set_epoch(epoch)
-        positions.start_at(batch * self.batch_size)
-        return DataLoader(
-            pairs,
-            batch_size=self.batch_size,
-            sampler=positions,
-            drop_last=True,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.shuffle_seed),  # worker seeds, not the global RNG
-        )

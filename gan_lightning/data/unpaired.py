@@ -32,66 +32,30 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
-from torchvision.transforms import functional as TF
+from torch.utils.data import Dataset
 
-from gan_lightning import devices
-from gan_lightning.data.base import GANDataModule
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
 from gan_lightning.data.image_set import ImageSet
-from gan_lightning.data.order import EpochShuffle, Passes
+from gan_lightning.data.image_to_image import (
+    EndlessOrder,
+    ImageToImageDataModule,
+    RunSamples,
+    Unlabelled,
+    crop_flip,
+    held_out,
+)
+from gan_lightning.data.order import EpochShuffle
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 
 log = logging.getLogger(__name__)
 
 DOMAINS = ("a", "b")
-LOAD_RATIO = 286 / 256  # the reference CycleGAN loads 286 px and crops 256
-SPLIT_SEED = 0  # the held-out test files are the same in every run
 LAYOUT = "DIR/trainA/, DIR/trainB/ (and optionally DIR/testA/, DIR/testB/)"
-
-
-def default_load_size(image_size: int) -> int:
-    """``image_size * 286 / 256`` rounded half up: 64 -> 72, 128 -> 143, 256 -> 286."""
-    return math.floor(image_size * LOAD_RATIO + 0.5)
-
-
-def held_out(n: int, fraction: float) -> tuple[list[int], list[int]]:
-    """(train, test) indices of ``n`` files: ``round(n * fraction)`` (at least 1) of a fixed permutation
-    (seed 0) are held out, each list sorted. ``fraction == 0``: nothing is held out."""
-    if fraction == 0:
-        return list(range(n)), []
-    n_test = min(max(1, round(n * fraction)), n - 1)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(SPLIT_SEED))
-    return sorted(order[n_test:].tolist()), sorted(order[:n_test].tolist())
-
-
-def sample_seed(seed: int, domain: int, position: int) -> int:
-    """The seed of one sample's augmentation: a hash of (shuffle seed, domain, global position)."""
-    digest = hashlib.blake2b(f"{seed}/{domain}/{position}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1  # below 2**63
-
-
-def crop_flip(
-    image: torch.Tensor, size: int, random_crop: bool, flip: bool, generator: torch.Generator | None
-) -> torch.Tensor:
-    """(C, H, W) -> (C, size, size): a random crop (``random_crop``) or the centre crop, then a
-    horizontal flip with probability 1/2 (``flip``); randomness drawn from ``generator`` only."""
-    _, height, width = image.shape
-    if random_crop:
-        top = int(torch.randint(0, height - size + 1, (1,), generator=generator))
-        left = int(torch.randint(0, width - size + 1, (1,), generator=generator))
-        image = TF.crop(image, top, left, size, size)
-    else:
-        image = TF.center_crop(image, [size, size])
-    if flip and float(torch.rand(1, generator=generator)) < 0.5:
-        image = TF.hflip(image)
-    return image
 
 
 class DomainSplit:
@@ -134,20 +98,7 @@ class DomainImages(Dataset):
         return crop_flip(self.split.image(index), self.image_size, False, False, None)
 
 
-class Unlabelled(Dataset):
-    """item -> (image, -1): a dataset of images in the ``(x, y)`` form of the other datamodules."""
-
-    def __init__(self, images: Dataset) -> None:
-        self.images = images
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.images[index], -1
-
-
-class UnpairedPairs(Dataset):
+class UnpairedPairs(RunSamples):
     """The training pairs of a run: item ``p`` (this rank's position ``p`` in the run) -> ``(a, b)``.
 
     Each domain is the endless concatenation of its epoch permutations (this rank's share of
@@ -156,21 +107,13 @@ class UnpairedPairs(Dataset):
     the other. Random crops and flips are seeded by ``(seed, domain, p * world_size + rank)``.
     """
 
-    def __init__(
-        self,
-        domains: tuple[DomainSplit, DomainSplit],
-        image_size: int,
-        random_crop: bool,
-        flip: bool,
-        seed: int,
-        rank: int = 0,
-        world_size: int = 1,
-    ) -> None:
+    def __init__(self, domains: tuple[DomainSplit, DomainSplit], *jitter: Any, **options: Any) -> None:
+        super().__init__(*jitter, **options)
         self.domains = domains
-        self.image_size, self.random_crop, self.flip = image_size, random_crop, flip
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.orders = [EpochShuffle(len(d), seed + i, rank, world_size) for i, d in enumerate(domains)]
-        self._permutations: dict[int, tuple[int, list[int]]] = {}  # domain -> (epoch, its permutation)
+        self.orders = [
+            EndlessOrder(EpochShuffle(len(d), self.seed + i, self.rank, self.world_size))
+            for i, d in enumerate(domains)
+        ]
 
     def __len__(self) -> int:
         """Positions in one loader epoch (the larger domain's share); items go on beyond it."""
@@ -178,40 +121,18 @@ class UnpairedPairs(Dataset):
 
     def index(self, domain: int, position: int) -> int:
         """The image of ``domain`` (index into its split) at this rank's ``position``."""
-        order = self.orders[domain]
-        epoch, offset = divmod(position, len(order))
-        cached = self._permutations.get(domain)
-        if cached is None or cached[0] != epoch:
-            cached = (epoch, order.permutation(epoch).tolist())
-            self._permutations[domain] = cached
-        return cached[1][offset]
+        return self.orders[domain][position]
 
     def __getitem__(self, position: int) -> tuple[torch.Tensor, torch.Tensor]:
-        global_position = position * self.world_size + self.rank
         images = []
         for domain, split in enumerate(self.domains):
-            generator = torch.Generator().manual_seed(sample_seed(self.seed, domain, global_position))
             image = split.image(self.index(domain, position))
-            images.append(crop_flip(image, self.image_size, self.random_crop, self.flip, generator))
+            rng = self.jitter_rng(position, domain)
+            images.append(crop_flip(image, self.image_size, self.random_crop, self.flip, rng))
         return images[0], images[1]
 
 
-class RunPositions(Passes):
-    """Positions ``epoch * per_epoch ... (epoch + 1) * per_epoch - 1`` of the run, for loader epoch
-    ``epoch`` (Lightning calls :meth:`set_epoch`); :meth:`start_at` skips into the next pass once."""
-
-    def __init__(self, per_epoch: int) -> None:
-        self.per_epoch = per_epoch
-
-    def __iter__(self) -> Iterator[int]:
-        first = self.epoch * self.per_epoch
-        return iter(range(first + self.take_start(), first + self.per_epoch))
-
-    def __len__(self) -> int:
-        return self.per_epoch
-
-
-class UnpairedDataModule(GANDataModule):
+class UnpairedDataModule(ImageToImageDataModule):
     """Unpaired images of two domains; training batches ``(a, b)``, each float (N, 3, S, S) in [-1, 1].
 
     Args:
@@ -229,12 +150,9 @@ class UnpairedDataModule(GANDataModule):
     """
 
     name = "unpaired"
-    splits = ("train", "test")
-    is_image = True
-    num_classes = None
-    class_names = None
     data_kind = "two_domains"  # batches (a, b), for translation models
     domain_names = ("A", "B")
+    samples_are = "images of the larger domain"
 
     def __init__(
         self,
@@ -242,42 +160,9 @@ class UnpairedDataModule(GANDataModule):
         path: str | None = None,
         path_a: str | None = None,
         path_b: str | None = None,
-        image_size: int = 64,
-        load_size: int | None = None,
-        crop: bool = True,
-        flip: bool = True,
-        test_fraction: float = 0.1,
-        cache: bool | None = None,
-        skip_broken: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if self.requested_classes is not None:
-            raise ConfigError("data=unpaired has no labels: set data.classes=null.")
-        if self.subset is not None:
-            raise ConfigError("data=unpaired does not take data.subset: set data.subset=null.")
-        if self.on_device:
-            raise ConfigError(
-                "data=unpaired crops and flips every image as it is loaded: set data.on_device=false."
-            )
-        if image_size <= 0:
-            raise ConfigError(f"data.image_size must be positive, got {image_size}.")
-        if load_size is None:
-            load_size = default_load_size(image_size)
-        if load_size < image_size:
-            raise ConfigError(
-                f"data.load_size={load_size} is smaller than data.image_size={image_size}: images are "
-                "resized to load_size and then cropped to image_size. Raise load_size or set it to null "
-                f"(image_size * 286 / 256 = {default_load_size(image_size)})."
-            )
-        if not 0 <= test_fraction < 1:
-            raise ConfigError(f"data.test_fraction must be in [0, 1), got {test_fraction}.")
-        self.image_size, self.load_size = image_size, load_size
-        self.crop, self.flip = crop, flip
-        self.test_fraction = test_fraction
-        self.use_cache = self.serves_from_memory = devices.decode_cache(cache)
-        self.skip_broken = skip_broken
-        self.data_shape = (3, image_size, image_size)
         self.folders = self._domain_folders(path, path_a, path_b)
         self.domains = {split: [] for split in ("train", "test")}
         for domain, (train_folder, test_folder) in zip(DOMAINS, self.folders, strict=True):
@@ -343,7 +228,7 @@ class UnpairedDataModule(GANDataModule):
             folders.append((train, test if test.is_dir() and find_images(test) else None))
         return folders
 
-    def _image_set(self, folder: Path, what: str) -> ImageSet:
+    def _domain_image_set(self, folder: Path, what: str) -> ImageSet:
         paths = find_images(folder)
         if not paths:
             raise ConfigError(
@@ -351,9 +236,7 @@ class UnpairedDataModule(GANDataModule):
                 f"{', '.join(IMAGE_EXTENSIONS)}). data=unpaired needs images in both domains: data.path=DIR "
                 f"with {LAYOUT}, or data.path_a=DIR_A data.path_b=DIR_B."
             )
-        cache_root = self.root if self.use_cache else None
-        size = self.load_size if self.crop else self.image_size
-        image_set = ImageSet(folder, paths, None, size, self.skip_broken, cache_root)
+        image_set = self.image_set(folder, paths)
         if not len(image_set):
             raise ConfigError(f"No image in '{folder.resolve()}' can be read (data.skip_broken=true).")
         return image_set
@@ -363,9 +246,9 @@ class UnpairedDataModule(GANDataModule):
     ) -> tuple[DomainSplit, DomainSplit]:
         """Check the domain's files now (before training) and split them."""
         what = f"Domain {domain.upper()}"
-        images = self._image_set(train_folder, what)
+        images = self._domain_image_set(train_folder, what)
         if test_folder is not None:
-            return DomainSplit(images), DomainSplit(self._image_set(test_folder, f"{what} test"))
+            return DomainSplit(images), DomainSplit(self._domain_image_set(test_folder, f"{what} test"))
         if self.test_fraction > 0 and len(images) < 2:
             raise ConfigError(
                 f"{what} folder '{train_folder.resolve()}' has {len(images)} readable image, too few to "
@@ -432,12 +315,8 @@ class UnpairedDataModule(GANDataModule):
 
     # --- training ------------------------------------------------------------------------------
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.shuffle_seed is None:
-            self.shuffle_seed = torch.initial_seed() % 2**31  # set by seed_everything when seed= is given
-
-    def train_pairs(self, rank: int = 0, world_size: int = 1) -> UnpairedPairs:
-        """The run's training pairs as seen by ``rank`` of ``world_size`` (after :meth:`setup`)."""
+    def train_samples(self, rank: int = 0, world_size: int = 1) -> UnpairedPairs:
+        """The run's training pairs ``(a, b)`` as seen by ``rank`` of ``world_size``."""
         if self.shuffle_seed is None:
             self.setup("fit")
         for name, split in zip(self.domain_names, self.domains["train"], strict=True):
@@ -450,27 +329,3 @@ class UnpairedDataModule(GANDataModule):
             tuple(self.domains["train"]), self.image_size, self.crop, self.flip, self.shuffle_seed,
             rank, world_size,
         )  # fmt: skip
-
-    def train_dataloader(self) -> DataLoader:
-        rank, world_size = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        pairs = self.train_pairs(rank, world_size)
-        batches_per_epoch = len(pairs) // self.batch_size
-        if batches_per_epoch == 0:
-            raise ConfigError(
-                f"Each of the {world_size} processes gets {len(pairs)} images of the larger domain, fewer "
-                f"than data.batch_size={self.batch_size}. Lower data.batch_size or use fewer devices."
-            )
-        positions = RunPositions(batches_per_epoch * self.batch_size)
-        epoch, batch = divmod(self.batches_seen, batches_per_epoch)  # where a resumed run continues
-        positions.set_epoch(epoch)
-        positions.start_at(batch * self.batch_size)
-        return DataLoader(
-            pairs,
-            batch_size=self.batch_size,
-            sampler=positions,
-            drop_last=True,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.shuffle_seed),  # worker seeds, not the global RNG
-        )

@@ -191,7 +191,7 @@ def test_source_and_target_are_cropped_and_flipped_alike(tmp_path: Path) -> None
     flips = ready(path=root, test_fraction=0, crop=False, batch_size=1)
     centre = flips.pair_images("train")
     seen = set()
-    pairs = flips.train_pairs()
+    pairs = flips.train_samples()
     for p in range(12):
         source, target = pairs[p]
         plain = centre[pairs.index(p)][1]
@@ -201,7 +201,7 @@ def test_source_and_target_are_cropped_and_flipped_alike(tmp_path: Path) -> None
         seen.add(flipped)
     assert seen == {True, False}
     fixed = ready(path=root, test_fraction=0, crop=False, flip=False)
-    pairs, centre = fixed.train_pairs(), fixed.pair_images("train")
+    pairs, centre = fixed.train_samples(), fixed.pair_images("train")
     for p in range(6):
         assert all(torch.equal(x, y) for x, y in zip(pairs[p], centre[pairs.index(p)], strict=True))
 
@@ -248,7 +248,7 @@ def test_resume_continues_the_order_crops_and_flips(tmp_path: Path) -> None:
 
 def test_ddp_ranks_take_disjoint_shares(tmp_path: Path) -> None:
     dm = ready(path=str(make_pairs(tmp_path / "p", 7)), batch_size=1, test_fraction=0)
-    ranks = [dm.train_pairs(rank, 2) for rank in range(2)]
+    ranks = [dm.train_samples(rank, 2) for rank in range(2)]
     shares = [{pairs.index(p) for p in range(3)} for pairs in ranks]  # 7 // 2 = 3 per rank and epoch
     assert len(shares[0]) == len(shares[1]) == 3 and not shares[0] & shares[1]
     dm.trainer = SimpleNamespace(global_rank=1, world_size=2)

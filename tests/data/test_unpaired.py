@@ -14,7 +14,7 @@ from PIL import Image
 from gan_lightning.config import build
 from gan_lightning.data import UnpairedDataModule
 from gan_lightning.data.image_files import find_images
-from gan_lightning.data.unpaired import default_load_size
+from gan_lightning.data.image_to_image import default_load_size
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 from tests.conftest import SHARED_DATASETS
 from tests.data.folders import write_truncated
@@ -186,18 +186,18 @@ def test_domains_are_drawn_independently(tmp_path: Path) -> None:
     b = b0 + b1  # B (4 images) wraps around on its own: a new permutation every 4 positions
     assert sorted(b[0:4]) == sorted(b[4:8]) == sorted(b[8:12]) == list(range(4))
     assert len(set(b[12:14])) == 2
-    pairs = dm.train_pairs()
+    pairs = dm.train_samples()
     assert [pairs.index(0, p) for p in range(7)] == a0
     assert [pairs.index(1, p) for p in range(14)] == b
 
 
 def test_training_crops_and_flips_but_test_images_do_not(tmp_path: Path) -> None:
     dm = ready(path=str(cyclegan_layout(tmp_path / "h2z")), batch_size=1)
-    pairs, centre = dm.train_pairs(), dm.domain_images("a", "train")
+    pairs, centre = dm.train_samples(), dm.domain_images("a", "train")
     augmented = [not torch.equal(pairs[p][0], centre[pairs.index(0, p)]) for p in range(14)]
     assert any(augmented)
     plain = ready(path=str(cyclegan_layout(tmp_path / "h2z")), batch_size=1, crop=False, flip=False)
-    pairs, centre = plain.train_pairs(), plain.domain_images("a", "train")
+    pairs, centre = plain.train_samples(), plain.domain_images("a", "train")
     assert all(torch.equal(pairs[p][0], centre[pairs.index(0, p)]) for p in range(7))
 
 
@@ -229,7 +229,7 @@ def test_resume_continues_both_orders_crops_and_flips(tmp_path: Path) -> None:
 
 def test_ddp_ranks_take_disjoint_shares(tmp_path: Path) -> None:
     dm = ready(path=str(cyclegan_layout(tmp_path / "h2z")), batch_size=1)
-    ranks = [dm.train_pairs(rank, 2) for rank in range(2)]
+    ranks = [dm.train_samples(rank, 2) for rank in range(2)]
     a_shares = [{pairs.index(0, p) for p in range(3)} for pairs in ranks]  # 7 // 2 = 3 per rank and epoch
     b_shares = [{pairs.index(1, p) for p in range(2)} for pairs in ranks]
     assert len(a_shares[0]) == len(a_shares[1]) == 3 and not a_shares[0] & a_shares[1]
