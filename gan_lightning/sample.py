@@ -2,25 +2,32 @@
 
 ``out=*.png`` writes a grid (a scatter plot for 2-D toy data); ``out=*.pt`` saves
 ``{"images": float (N, C, H, W) in [-1, 1], "labels": long (N,)}`` (no labels for unconditional
-models). ``label=3`` samples one class; ``interpolate=true`` writes rows of latent interpolations (in W
-for StyleGAN); ``truncation=0.5`` redraws latent coordinates beyond 0.5, or for StyleGAN truncates in W
-with psi 0.5; ``style_mixing=true`` draws StyleGAN's style-mixing figure; ``ema=false`` samples the
-trained generator instead of its EMA; ``seed=`` makes it repeatable.
+models); ``out=DIR/`` (a trailing slash, or an existing folder) writes one 8-bit PNG per sample,
+``000000.png``, ``000001.png``, ... (grayscale or RGB), and for conditional models ``labels.txt`` (one
+class id a line, in the files' order): what ``evaluate samples=DIR/`` reads. ``label=3`` samples one
+class; ``interpolate=true`` writes rows of latent interpolations (in W for StyleGAN);
+``truncation=0.5`` redraws latent coordinates beyond 0.5, or for StyleGAN truncates in W with psi 0.5;
+``style_mixing=true`` draws StyleGAN's style-mixing figure; ``ema=false`` samples the trained generator
+instead of its EMA; ``seed=`` makes it repeatable.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import hydra
 import torch
 from omegaconf import DictConfig
+from PIL import Image
 from torchvision.utils import save_image
 
 from gan_lightning.callbacks.sample_grid import scatter_figure
 from gan_lightning.checkpoints import load_model, resolve_device
+from gan_lightning.data.image_files import find_images
 from gan_lightning.errors import ConfigError, exit_on_user_error
 from gan_lightning.files import atomic_torch_save
+from gan_lightning.sample_files import LABELS_FILE
 from gan_lightning.sampling import cycle_labels, generate_batches
 from gan_lightning.style_mixing import style_mixing_figure
 
@@ -74,8 +81,14 @@ def write_samples(cfg: DictConfig) -> Path:
     if cfg.n <= 0:
         raise ConfigError(f"n must be positive, got {cfg.n}.")
     out = Path(cfg.out)
-    if out.suffix not in (".png", ".jpg", ".pt"):
-        raise ConfigError(f"out={out}: use a .png/.jpg file for a grid or a .pt file for tensors.")
+    folder = str(cfg.out).endswith(("/", os.sep)) or out.is_dir()
+    if not folder and out.suffix not in (".png", ".jpg", ".pt"):
+        raise ConfigError(
+            f"out={out}: use a .png/.jpg file for a grid, a .pt file for tensors, or DIR/ for one PNG per "
+            "sample."
+        )
+    if folder and out.is_dir() and find_images(out):
+        raise ConfigError(f"out={cfg.out} already holds images: choose an empty or new folder.")
     model = load_model(cfg.ckpt, resolve_device(cfg.device))
     if getattr(model, "data_kind", "samples") != "samples":
         raise ConfigError(
@@ -101,7 +114,9 @@ def write_samples(cfg: DictConfig) -> Path:
         )
         images, nrow = torch.cat([x.cpu() for x, _ in batches]), cfg.nrow
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".pt":
+    if folder:
+        write_folder(images, labels, out)
+    elif out.suffix == ".pt":
         payload = {"images": images.float()}
         if labels is not None:
             payload["labels"] = labels.long()
@@ -110,8 +125,22 @@ def write_samples(cfg: DictConfig) -> Path:
         save_image(images, out, nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
     else:
         scatter_figure(images, None, int(model.generator_step)).savefig(out, dpi=100)
-    print(f"Wrote {len(images)} samples to {out}")
+    print(f"Wrote {len(images)} samples to {out}{'/' if folder else ''}")
     return out
+
+
+def write_folder(images: torch.Tensor, labels: torch.Tensor | None, out: Path) -> None:
+    """One 8-bit PNG per image of (N, C, H, W) in [-1, 1] (rounded as ``save_image`` rounds), named by
+    index, and ``labels.txt`` when there are labels."""
+    if images.dim() != 4 or images.size(1) not in (1, 3):
+        raise ConfigError("out=DIR/ writes images; this model's samples are points: use out=samples.pt.")
+    out.mkdir(parents=True, exist_ok=True)
+    pixels = images.clamp(-1, 1).add(1).div(2).mul(255).add(0.5).clamp(0, 255).to(torch.uint8)
+    width = max(6, len(str(len(images) - 1)))
+    for i, image in enumerate(pixels.permute(0, 2, 3, 1).numpy()):
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(out / f"{i:0{width}d}.png")
+    if labels is not None:
+        (out / LABELS_FILE).write_text("".join(f"{int(y)}\n" for y in labels))
 
 
 @hydra.main(version_base="1.3", config_path="tool_conf", config_name="sample")

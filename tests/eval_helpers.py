@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from gan_lightning.files import CACHE_ENV
 from gan_lightning.train import train
 from tests.conftest import make_mnist_like
 from tests.helpers import QUICK
@@ -91,6 +93,16 @@ def tiny_classifier(factory: pytest.TempPathFactory) -> Path:
             train_classifier(cfg)
         _MADE["classifier"] = path
     return _MADE["classifier"]
+
+
+def classifier_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, classifier: Path) -> Path:
+    """A fresh GAN_CACHE_DIR under ``tmp_path`` holding ``classifier`` as the MNIST classifier and no
+    cached statistics."""
+    cache = tmp_path / "cache"
+    (cache / "classifiers").mkdir(parents=True)
+    shutil.copy(classifier, cache / "classifiers" / "mnist.pt")
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+    return cache
 
 
 @contextmanager

@@ -8,7 +8,6 @@ its Hydra ``main`` in-process, the same path from the command line on.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,15 @@ from gan_lightning.metrics.inception_score import inception_score
 from gan_lightning.metrics.manifold import density_coverage, precision_recall
 from gan_lightning.metrics.toy import mode_coverage
 from gan_lightning.sampling import cycle_labels, generate_batches
-from tests.eval_helpers import cli, run_main, single_thread, tiny_checkpoint, tiny_classifier, tiny_data_root
+from tests.eval_helpers import (
+    classifier_cache,
+    cli,
+    run_main,
+    single_thread,
+    tiny_checkpoint,
+    tiny_classifier,
+    tiny_data_root,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -45,11 +52,7 @@ def classifier(tmp_path_factory) -> Path:
 @pytest.fixture
 def cache(tmp_path, monkeypatch, classifier) -> Path:
     """A fresh GAN_CACHE_DIR holding the trained classifier and no cached statistics."""
-    cache = tmp_path / "cache"
-    (cache / "classifiers").mkdir(parents=True)
-    shutil.copy(classifier, cache / "classifiers" / "mnist.pt")
-    monkeypatch.setenv(CACHE_ENV, str(cache))
-    return cache
+    return classifier_cache(tmp_path, monkeypatch, classifier)
 
 
 def evaluate(capsys, ckpt: Path, *args: str) -> tuple[int, str, str]:
