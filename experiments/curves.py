@@ -13,23 +13,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from gan_lightning.report.runs import read_job
 
 
 def load_curves(run_dir: Path, tags: list[str]) -> dict[str, list[tuple[int, float, float]]]:
-    """``{tag: [(step, minutes since the first event, value), ...]}`` of one run directory."""
-    files = sorted(run_dir.rglob("events.out.tfevents.*"))
-    if not files:
+    """``{tag: [(step, minutes since the first event, value), ...]}`` of one run directory (read as the
+    report reads it: every event file, resumed runs included)."""
+    job = read_job(run_dir, run_dir)
+    if not job.curves:
         raise SystemExit(f"{run_dir}: no TensorBoard events.")
-    events = EventAccumulator(str(files[0].parent), size_guidance={"scalars": 0})
-    events.Reload()
-    available = events.Tags()["scalars"]
-    start = min(events.Scalars(tag)[0].wall_time for tag in available)
-    return {
-        tag: [(e.step, (e.wall_time - start) / 60, e.value) for e in events.Scalars(tag)]
-        for tag in tags
-        if tag in available
-    }
+    return {tag: job.timed(tag) for tag in tags if job.curves.get(tag)}
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ and skips the image metrics; ``classifier``, ``rotation`` or ``inception`` insis
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from pathlib import Path
@@ -28,6 +29,7 @@ from gan_lightning.metrics.protocol import (
     evaluate_images,
     evaluate_toy,
 )
+from gan_lightning.metrics.toy import TOY_SAMPLES
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ BEST = {
     "coverage": max, "is": max, "is_classifier": max, "ppl": min, "modes_covered": max, "high_quality": max,
 }  # fmt: skip
 SCALARS = tuple(BEST)
+PROTOCOL_FILE = "metrics_protocol.json"  # in the run directory: the protocol of its metrics, as JSON
 
 
 class GANMetrics(PeriodicEvaluation):
@@ -84,6 +87,9 @@ class GANMetrics(PeriodicEvaluation):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
         self.toy = not getattr(datamodule, "is_image", True)
+        if self.toy and trainer.is_global_zero:
+            mixture = f"{datamodule.name} ({datamodule.kind}, std {datamodule.std})"
+            _record_protocol(trainer, f"mode coverage of {TOY_SAMPLES} samples on {mixture}")
         if self.toy or self.evaluator is not None:
             return
         self.check_model(pl_module, datamodule)  # also with extractor=auto (which only warns below)
@@ -103,9 +109,8 @@ class GANMetrics(PeriodicEvaluation):
             log.warning("Sample-quality metrics are off for this run: %s", err)
             return
         log.info("Metrics protocol: %s", self.protocol)
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger) and trainer.is_global_zero:
-                logger.experiment.add_text("val/protocol", str(self.protocol), 0)
+        if trainer.is_global_zero:
+            _record_protocol(trainer, str(self.protocol), self.protocol.as_dict())
 
     def summary(self) -> dict[str, float]:
         """The last evaluation (``val/<name>``, ``hp/<name>_final``) and the best one so far
@@ -159,6 +164,18 @@ class GANMetrics(PeriodicEvaluation):
             if isinstance(logger, TensorBoardLogger) and "class_histogram" in values:
                 _add_class_histogram(logger, values["class_histogram"], step)
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4g}" for k, v in scalars.items()))
+
+
+def _record_protocol(trainer: pl.Trainer, text: str, fields: dict[str, Any] | None = None) -> None:
+    """The protocol as TensorBoard text ``val/protocol`` and, as JSON, the run directory's
+    :data:`PROTOCOL_FILE`: what the leaderboard compares runs by."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_text("val/protocol", text, 0)
+    if fields is not None:
+        path = Path(trainer.default_root_dir) / PROTOCOL_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(fields, indent=1) + "\n")
 
 
 def _best(name: str, history: list[dict[str, Any]]) -> float | None:

@@ -27,16 +27,20 @@ TITLES = {
 }
 
 
-def _wrap(text: str, width: int = 60) -> str:
+def wrap(text: str, width: int = 60) -> str:
+    """``text`` broken into lines of ``width`` characters (for legends and titles)."""
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def _colors(n: int) -> list:
+def colors(n: int) -> list:
+    """``n`` distinct colours (tab10, tab20, then viridis)."""
     cmap = plt.get_cmap("tab10" if n <= 10 else "tab20" if n <= 20 else "viridis")
     return [cmap(i if n <= 20 else i / max(n - 1, 1)) for i in range(n)]
 
 
-def _save(fig: plt.Figure, path: Path, labels: list[str] | None = None, handles: list | None = None) -> Path:
+def save_figure(
+    fig: plt.Figure, path: Path, labels: list[str] | None = None, handles: list | None = None
+) -> Path:
     """Save with the legend (several jobs) below the axes, then close."""
     bottom = 0.0
     if handles and len(handles) > 1:
@@ -57,7 +61,7 @@ def plot_curves(jobs: list[Job], labels: list[str], tags: list[str], title: str,
         return None
     fig, axes = plt.subplots(1, len(tags), figsize=(5 * len(tags), 3.8), squeeze=False)
     handles, names = [], []
-    for job, label, color in zip(jobs, labels, _colors(len(jobs)), strict=True):
+    for job, label, color in zip(jobs, labels, colors(len(jobs)), strict=True):
         line = None
         for ax, tag in zip(axes[0], tags, strict=True):
             if points := job.curves.get(tag):
@@ -66,13 +70,13 @@ def plot_curves(jobs: list[Job], labels: list[str], tags: list[str], title: str,
                 )
         if line is not None:
             handles.append(line)
-            names.append(_wrap(label))
+            names.append(wrap(label))
     for ax, tag in zip(axes[0], tags, strict=True):
         ax.set(title=TITLES.get(tag, tag), xlabel="generator step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     fig.suptitle(title)
-    return _save(fig, path, names, handles)
+    return save_figure(fig, path, names, handles)
 
 
 def _axis(values: list[str]) -> tuple[list[float], list[str] | None]:
@@ -105,7 +109,7 @@ def plot_against(jobs: list[Job], key: str, keys: list[str], path: Path) -> Path
         groups.setdefault(", ".join(f"{k}={job.params.get(k, '-')}" for k in others), []).append(i)
     fig, axes = plt.subplots(1, len(quantities), figsize=(4.5 * len(quantities), 3.8), squeeze=False)
     handles = []
-    for (group, members), color in zip(groups.items(), _colors(len(groups)), strict=True):
+    for (group, members), color in zip(groups.items(), colors(len(groups)), strict=True):
         members.sort(key=lambda i: x[i])
         for ax, (_, quantity) in zip(axes[0], quantities, strict=True):
             for best, style in ((False, "-o"), (True, "--x")):
@@ -129,7 +133,7 @@ def plot_against(jobs: list[Job], key: str, keys: list[str], path: Path) -> Path
             ax.minorticks_off()
         ax.grid(alpha=0.3)
     fig.suptitle(f"against {key}")
-    return _save(fig, path, [_wrap(g) for _, g in handles], [h for h, _ in handles])
+    return save_figure(fig, path, [wrap(g) for _, g in handles], [h for h, _ in handles])
 
 
 def _value(job: Job, quantity: str, best: bool = False) -> float | None:
@@ -152,7 +156,7 @@ def plot_samples(jobs: list[Job], labels: list[str], path: Path) -> Path | None:
     for ax in axes.flat:
         ax.axis("off")
     for ax, job, label in zip(axes.flat, jobs, labels, strict=False):
-        title = _wrap(textwrap.shorten(label, 120, placeholder=" ..."), 45)
+        title = wrap(textwrap.shorten(label, 120, placeholder=" ..."), 45)
         try:
             with Image.open(job.last_sample) as image:  # type: ignore[arg-type]
                 ax.imshow(np.asarray(image.convert("RGB")))
@@ -163,7 +167,7 @@ def plot_samples(jobs: list[Job], labels: list[str], path: Path) -> Path | None:
             )
             ax.text(0.5, 0.5, problem, ha="center", va="center", transform=ax.transAxes)
         ax.set_title(title, fontsize="small")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def file_name(key: str) -> str:

@@ -39,6 +39,7 @@ RUN_MARKERS = (".hydra", "tensorboard", "train.log", "checkpoints", "samples")
 ERROR_LINE = re.compile(r"\]\[(?:ERROR|CRITICAL)\] - (.*)")
 REPORT_FILE = re.compile(r"report(\.md|\.csv|_.*\.png)")
 STEP_FILE = re.compile(r"step_?(\d+)\.(?:png|ckpt)$")
+TEXT_SUFFIX = "/text_summary"  # the tag suffix of TensorBoard's text summaries (add_text)
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Job:
     overrides: list[str] | None = None  # None: unknown (no readable .hydra/overrides.yaml)
     config: dict = field(default_factory=dict)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # tag -> [(step, value)]
+    wall_times: dict[str, list[float]] = field(default_factory=dict)  # tag -> the curve's points' times
+    start_time: float | None = None  # the first event's wall time (s since the epoch)
+    texts: dict[str, str] = field(default_factory=dict)  # text summaries, e.g. val/protocol -> its text
     steps: int = 0  # generator steps reached
     wall_time_s: float | None = None
     last_sample: Path | None = None
@@ -65,6 +69,12 @@ class Job:
     def last(self, tag: str) -> float | None:
         points = self.curves.get(tag)
         return points[-1][1] if points else None
+
+    def timed(self, tag: str) -> list[tuple[int, float, float]]:
+        """``[(step, minutes since the run's first event, value), ...]`` of a curve."""
+        points, times = self.curves.get(tag, []), self.wall_times.get(tag, [])
+        start = self.start_time if self.start_time is not None else min(times, default=0.0)
+        return [(step, (t - start) / 60, v) for (step, v), t in zip(points, times, strict=True)]
 
     def best(self, metric: str) -> tuple[float, int] | None:
         """(value, step) of the best ``val/<metric>``: min for fid/kid/ppl, max for the others."""
@@ -98,9 +108,9 @@ def find_jobs(root: Path, depth: int = 3) -> list[Path]:
 
     In a sweep (``multirun.yaml``), every numbered folder is a job even before it holds anything.
     """
-    if is_run_dir(root):
+    sweep = (root / "multirun.yaml").exists()  # first: a sweep may hold a leaderboard's tensorboard/
+    if is_run_dir(root) and not sweep:
         return [root]
-    sweep = (root / "multirun.yaml").exists()
     children = sorted((p for p in root.iterdir() if p.is_dir()), key=natural_key)
     if sweep:
         return [p for p in children if is_run_dir(p) or p.name.isdigit()]
@@ -155,15 +165,27 @@ def _read_events(job: Job) -> None:
     for folder in sorted({f.parent for f in files}):  # one accumulator per folder (resumed runs append)
         events = EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 1, "tensors": 1})
         events.Reload()
+        timed: dict[str, list[tuple[int, float, float]]] = {}
         for tag in events.Tags()["scalars"]:
             scalars = events.Scalars(tag)
             name = log_names.RENAMED.get(tag, tag)
-            job.curves.setdefault(name, []).extend((s.step, s.value) for s in scalars)
+            timed.setdefault(name, []).extend((s.step, s.wall_time, s.value) for s in scalars)
             last_times.append(scalars[-1].wall_time)
+        for name, points in timed.items():
+            job.curves.setdefault(name, []).extend((step, value) for step, _, value in points)
+            job.wall_times.setdefault(name, []).extend(time for _, time, _ in points)
+        for tag in events.Tags().get("tensors", []):
+            if tag.endswith(TEXT_SUFFIX):
+                text = events.Tensors(tag)[-1].tensor_proto.string_val
+                job.texts[tag.removesuffix(TEXT_SUFFIX)] = text[0].decode(errors="replace") if text else ""
         with contextlib.suppress(ValueError):  # raised when no event at all could be read
             first_times.append(events.FirstEventTimestamp())
-    for points in job.curves.values():
-        points.sort(key=lambda p: p[0])
+    for name, points in job.curves.items():
+        order = sorted(range(len(points)), key=lambda i: points[i][0])
+        job.curves[name] = [points[i] for i in order]
+        job.wall_times[name] = [job.wall_times[name][i] for i in order]
+    if first_times:
+        job.start_time = min(first_times)
     if first_times and last_times:
         job.wall_time_s = max(last_times) - min(first_times)
 

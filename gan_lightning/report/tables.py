@@ -107,17 +107,17 @@ def _markdown_table(jobs: list[Job], keys: list[str]) -> list[str]:
         cells += [
             _status_cell(job),
             str(job.steps),
-            _duration(job.wall_time_s),
-            _number(job.last(log_names.D_LOSS)),
-            _number(job.last(log_names.G_LOSS)),
+            duration(job.wall_time_s),
+            number(job.last(log_names.D_LOSS)),
+            number(job.last(log_names.G_LOSS)),
         ]
         for metric in metrics:
             best = job.best(metric)
             cells += [
-                _number(job.last(f"val/{metric}")),
-                f"{_number(best[0])} (@{best[1]})" if best else "",
+                number(job.last(f"val/{metric}")),
+                f"{number(best[0])} (@{best[1]})" if best else "",
             ]
-        out.append("| " + " | ".join(_escape(c) for c in cells) + " |")
+        out.append("| " + " | ".join(escape(c) for c in cells) + " |")
     return out
 
 
@@ -130,11 +130,13 @@ def _status_cell(job: Job) -> str:
     return text
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
+    """A value with 4 significant digits, empty for None."""
     return "" if value is None else f"{value:.4g}"
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """``1h 02m``, ``3m 05s`` or ``4.2s``; empty for None."""
     if seconds is None:
         return ""
     minutes, secs = divmod(round(seconds), 60)
@@ -144,5 +146,6 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{seconds:.1f}s"
 
 
-def _escape(cell: str) -> str:
+def escape(cell: str) -> str:
+    """A Markdown table cell: pipes escaped, on one line."""
     return cell.replace("|", "\\|").replace("\n", " ")
