@@ -6,7 +6,7 @@ ARGS   ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test bench bench-gpu lint format tensorboard clean
+.PHONY: help install train leaderboard test bench bench-gpu lint format tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 
 train: install ## Train the default model (DCGAN on MNIST); extra Hydra overrides via ARGS="model=cgan ..."
 	$(PY) -m gan_lightning $(ARGS)
+
+leaderboard: install ## Train and rank models, e.g. ARGS="data=fashion_mnist models=[gan,dcgan] budget.steps=3000 seeds=3"
+	$(PY) -m gan_lightning.leaderboard $(ARGS)
 
 test: install ## Run the test suite (set GAN_DATA_DIR to use real datasets in the data tests)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -17,14 +17,16 @@ train every model with every seed under one budget and one metric protocol, and 
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
+
+from omegaconf import DictConfig
 
 from gan_lightning.checkpoints import resolve_device
 from gan_lightning.config import build
 from gan_lightning.errors import ConfigError
 from gan_lightning.leaderboard.launch import (
+    Plan,
     check_new_directory,
     compose_config,
     metric_options,
@@ -39,11 +41,9 @@ from gan_lightning.leaderboard.runs import (
     sample_entry,
     trained_entries,
 )
-from gan_lightning.leaderboard.table import build_sections
+from gan_lightning.leaderboard.table import build_sections, check_rank_by
 from gan_lightning.leaderboard.write import write_leaderboard
 from gan_lightning.sample_files import read_samples
-
-log = logging.getLogger(__name__)
 
 __all__ = ["run_leaderboard"]
 
@@ -56,6 +56,7 @@ def run_leaderboard(argv: list[str]) -> int:
         raise ConfigError(
             "Nothing to rank: give models=[...] to train, runs=[DIR,...] or samples=[PATH,...]."
         )
+    check_rank_by(cfg.rank_by)
     training = plan(cfg, overrides)
     out = Path(cfg.out or f"leaderboards/{datetime.now():%Y-%m-%d/%H-%M-%S}").expanduser()
     if training.models:
@@ -85,7 +86,7 @@ def run_leaderboard(argv: list[str]) -> int:
     return 1 if status or failed else 0
 
 
-def describe(training, cfg, run_paths: list[Path], sample_paths: list[str]) -> list[str]:
+def describe(training: Plan, cfg: DictConfig, run_paths: list[Path], sample_paths: list[str]) -> list[str]:
     """The lines under the title: what was trained and with what, what was added."""
     lines = []
     if training.models:

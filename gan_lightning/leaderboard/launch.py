@@ -92,14 +92,14 @@ def split_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
     return own, training
 
 
-def compose_config(module: str, name: str, overrides: list[str]) -> DictConfig:
+def compose_config(module: str, name: str, overrides: list[str], hydra: bool = False) -> DictConfig:
     """``name`` of the config package ``module`` composed with ``overrides`` (a ConfigError saying why
-    it cannot be)."""
+    it cannot be); ``hydra``: with Hydra's own node."""
     register_resolvers()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_module(config_module=module, version_base="1.3"):
-            return compose(config_name=name, overrides=overrides)
+            return compose(config_name=name, overrides=overrides, return_hydra_config=hydra)
     except HydraException as err:
         raise ConfigError(f"Cannot compose the {name} config with {' '.join(overrides)}: {err}") from err
     finally:
@@ -118,7 +118,13 @@ def plan(cfg: DictConfig, overrides: list[str]) -> Plan:
         raise ConfigError(f"models={models} names a model twice.")
     seeds = seed_list(cfg.seeds)
     local = [o for o in overrides if not re.match(r"[+~]*hydra[./]", o)]  # Hydra's own: for the sweep
-    reference = compose_config("gan_lightning.conf", "train", local)
+    reference = compose_config("gan_lightning.conf", "train", local, hydra=True)
+    swept = list((reference.hydra.sweeper.get("params") or {}).keys())
+    if swept:
+        raise ConfigError(
+            f"These overrides sweep {', '.join(swept)} themselves (an experiment's hydra.sweeper.params): "
+            "the leaderboard sweeps models and seeds only. Run that sweep, then runs=[its dir]."
+        )
     budget = budget_overrides(cfg.budget, overrides) if models else []
     image_models = False
     for model in models:

@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gan_lightning.errors import ConfigError
 from gan_lightning.leaderboard.runs import Entry
 from gan_lightning.metrics.translation import SCALARS as TRANSLATION_SCALARS
 from gan_lightning.report.runs import METRICS
@@ -34,6 +35,13 @@ def metric_order(name: str) -> tuple[int, str]:
     """Columns in the order the metrics are defined in, a metric's directions side by side."""
     base = base_metric(name)
     return (ORDER.index(base) if base in ORDER else len(ORDER), name)
+
+
+def check_rank_by(name: str) -> None:
+    """``rank_by`` must name a metric the runs log (a translation metric with or without direction)."""
+    if base_metric(name) not in ORDER:
+        known = ", ".join(dict.fromkeys(ORDER))
+        raise ConfigError(f"rank_by={name} is not a metric; choose from {known} (or one with _a2b / _b2a).")
 
 
 def lower_is_better(name: str) -> bool:
