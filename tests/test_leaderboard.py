@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
 from gan_lightning.callbacks.metrics import PROTOCOL_FILE
 from gan_lightning.leaderboard.__main__ import main
+from gan_lightning.leaderboard.launch import Plan
 from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_path, save_classifier
 from gan_lightning.report.runs import find_jobs
-from tests.helpers import QUICK, read_events
+from tests.helpers import QUICK, QUICK_TRANSLATION, read_events
 from tests.test_report import make_run
 
 QUICK_METRICS = (
@@ -86,8 +88,8 @@ def test_two_models_two_seeds_ranked_by_mean_fid_with_samples_beside(tmp_path, d
     by_model: dict[str, list[float]] = {}
     for job in sorted(p for p in out.iterdir() if p.name.isdigit()):
         overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
-        assert "metrics.extractor=classifier" in overrides and "metrics.n_samples=40" in overrides
-        assert "trainer.max_steps=3" in overrides and "trainer.max_epochs=-1" in overrides
+        assert "++metrics.extractor=classifier" in overrides and "++metrics.n_samples=40" in overrides
+        assert "++trainer.max_steps=3" in overrides and "++trainer.max_epochs=-1" in overrides
         model = next(o.split("=")[1] for o in overrides if o.startswith("model="))
         by_model.setdefault(model, []).append(read_events(job / "tensorboard").Scalars("val/fid")[-1].value)
     board = read_csv(out / "leaderboard.csv")
@@ -125,12 +127,38 @@ def test_a_minutes_budget_stops_cleanly_and_records_the_steps_reached(tmp_path, 
     assert code == 0, (stdout + stderr)[-4000:]
     assert "Time limit reached" in stdout + stderr
     overrides = yaml.safe_load((out / "0" / ".hydra" / "overrides.yaml").read_text())
-    assert "++trainer.max_time='00:00:00:01'" in overrides and "trainer.max_steps=-1" in overrides
+    assert "++trainer.max_time='00:00:00:01'" in overrides and "++trainer.max_steps=-1" in overrides
     last = torch.load(out / "0" / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     steps = int(last["state_dict"]["generator_step"])
     (row,) = read_csv(out / "leaderboard.csv")
     assert steps > 3 and float(row["steps_mean"]) == steps and float(row["minutes_mean"]) > 0
     assert row["fid_mean"] and row["rank"] == "1"
+
+
+@pytest.mark.slow
+def test_translation_models_with_options_of_their_own_get_a_column_per_direction(
+    tmp_path, two_domains, monkeypatch, capfd
+):
+    """Options only the translation models have (their networks' widths) reach the sweep, whose first
+    composition uses the default model: as ``++key=value``."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "board"
+    translation = [o for o in QUICK_TRANSLATION if "train_classifier" not in o and "max_steps" not in o]
+    code, stdout, stderr = run_main(
+        capfd, "models=[cyclegan,discogan]", "budget.steps=2", f"out={out}", *translation,
+        f"data.path={two_domains}", f"data.root={two_domains.parent}",
+    )  # fmt: skip
+    assert code == 0, (stdout + stderr)[-4000:]
+    overrides = yaml.safe_load((out / "0" / ".hydra" / "overrides.yaml").read_text())
+    assert "++model.networks.resnet.generator.base_channels=4" in overrides and "data=unpaired" in overrides
+    board = read_csv(out / "leaderboard.csv")
+    assert sorted(r["name"] for r in board) == ["cyclegan", "discogan"]
+    assert [r["rank"] for r in board] == ["1", "2"]
+    for row in board:
+        directions = [float(row["fid_a2b_mean"]), float(row["fid_b2a_mean"])]
+        assert float(row["fid_mean"]) == pytest.approx(sum(directions) / 2, rel=1e-6)
+    markdown = (out / "leaderboard.md").read_text()
+    assert "| rank | name | runs | fid | fid_a2b | fid_b2a | kid_a2b | kid_b2a | domain_acc_a2b |" in markdown
 
 
 # --- runs written by hand -----------------------------------------------------------------------------
@@ -243,6 +271,22 @@ def test_bad_input_fails_before_any_training(args, message, tmp_path, capsys):
     assert code == 2, err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_the_sweep_sets_plain_options_and_leaves_group_choices_and_hydra_alone(tmp_path):
+    training = Plan(
+        models=["gan", "dcgan"], seeds=[0, 1],
+        overrides=["data=fashion_mnist", "model.z_dim=8", "~callbacks.progress_bar", "+x.y=1",
+                   "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer=cpu"],
+        budget=["trainer.max_steps=3"], protocol=["metrics.n_samples=40"], reference=OmegaConf.create({}),
+    )  # fmt: skip
+    command = training.command(tmp_path / "my board")
+    assert command[3:] == [
+        "-m", "model=gan,dcgan", "seed=0,1", "data=fashion_mnist", "++model.z_dim=8",
+        "~callbacks.progress_bar", "+x.y=1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+        "trainer=cpu", "++trainer.max_steps=3", "++metrics.n_samples=40",
+        f"hydra.sweep.dir='{tmp_path / 'my board'}'",
+    ]  # fmt: skip
 
 
 def test_a_new_board_needs_a_new_directory(tmp_path, capsys):

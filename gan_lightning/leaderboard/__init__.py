@@ -23,7 +23,6 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from gan_lightning.checkpoints import resolve_device
-from gan_lightning.config import build
 from gan_lightning.errors import ConfigError
 from gan_lightning.leaderboard.launch import (
     Plan,
@@ -44,6 +43,7 @@ from gan_lightning.leaderboard.runs import (
 from gan_lightning.leaderboard.table import build_sections, check_rank_by
 from gan_lightning.leaderboard.write import write_leaderboard
 from gan_lightning.sample_files import read_samples
+from gan_lightning.scoring import samples_datamodule
 
 __all__ = ["run_leaderboard"]
 
@@ -65,7 +65,7 @@ def run_leaderboard(argv: list[str]) -> int:
     sample_paths = [str(p) for p in cfg.samples]
     entries: list[Entry] = []
     if sample_paths:
-        datamodule = build(training.reference.data)
+        datamodule = samples_datamodule(training.reference.data)
         options = metric_options(training.reference, datamodule)
         for path in sample_paths:  # every file's problem before any work
             read_samples(path, tuple(datamodule.data_shape), options.n_samples)

@@ -54,15 +54,27 @@ class Plan:
     overrides: list[str]  # the user's training overrides, as typed
     budget: list[str]  # trainer.max_steps / max_time ..., metrics.every_n_steps
     protocol: list[str]  # metrics.<option>=<value> of every MetricOptions field (image models)
-    reference: DictConfig  # the training config composed without a model: its data and metrics nodes
+    reference: DictConfig  # the training config of the first model (or the default): data, metrics
 
     def command(self, out: Path) -> list[str]:
-        """The multirun of every (model, seed)."""
+        """The multirun of every (model, seed). Hydra composes a multirun's config once before its jobs,
+        with the default model (the sweep left out), where an option of the chosen models may not exist:
+        options are given as ``++key=value`` (set, or add there); each was checked on every model."""
+        overrides = [forced(o) for o in (*self.overrides, *self.budget, *self.protocol)]
         return [
             sys.executable, "-m", "gan_lightning", "-m",
             f"model={','.join(self.models)}", f"seed={','.join(str(s) for s in self.seeds)}",
-            *self.overrides, *self.budget, *self.protocol, f"hydra.sweep.dir={hydra_value(str(out))}",
+            *overrides, f"hydra.sweep.dir={hydra_value(str(out))}",
         ]  # fmt: skip
+
+
+def forced(override: str) -> str:
+    """``key=value`` -> ``++key=value`` for a plain config option; a group choice (``data=mnist``),
+    Hydra's own options and overrides with a prefix or a package stay as they are."""
+    parsed = OverridesParser.create().parse_overrides([override])[0]
+    plain = not (parsed.is_hydra_override() or parsed.is_add() or parsed.is_force_add() or parsed.is_delete())
+    group = (resources.files("gan_lightning.conf") / parsed.key_or_group.replace(".", "/")).is_dir()
+    return f"++{override}" if plain and parsed.package is None and not group else override
 
 
 def split_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -118,7 +130,8 @@ def plan(cfg: DictConfig, overrides: list[str]) -> Plan:
         raise ConfigError(f"models={models} names a model twice.")
     seeds = seed_list(cfg.seeds)
     local = [o for o in overrides if not re.match(r"[+~]*hydra[./]", o)]  # Hydra's own: for the sweep
-    reference = compose_config("gan_lightning.conf", "train", local, hydra=True)
+    first = [f"model={models[0]}"] if models else []  # the overrides may name options of the models
+    reference = compose_config("gan_lightning.conf", "train", [*local, *first], hydra=True)
     swept = list((reference.hydra.sweeper.get("params") or {}).keys())
     if swept:
         raise ConfigError(
