@@ -68,6 +68,7 @@ def fit_small_classifier(
     lr: float = 3e-3,
     width: int = 32,
     feature_dim: int = 128,
+    stem_stride: int = 1,
     max_size: int = 64,
     accelerator: str = "auto",
     progress: bool = False,
@@ -75,8 +76,9 @@ def fit_small_classifier(
 ) -> tuple[nets.DatasetClassifier, float]:
     """Train a :class:`DatasetClassifier` on images ``train = (x (N, C, S, S) in [-1, 1], y (N,))``
     shrunk to at most ``max_size`` px, with random horizontal flips when ``flip``; return the net (CPU,
-    eval mode, frozen) and its accuracy on ``test`` in [0, 1]. The caller's random streams are untouched
-    (the order and the weights come from ``seed``)."""
+    eval mode, frozen) and its accuracy on ``test`` in [0, 1]. ``stem_stride=2``: the net works at half
+    the resolution (a quarter of the operations). The caller's random streams are untouched (the order
+    and the weights come from ``seed``)."""
     size = min(train[0].shape[-1], max_size)
     train_set = TensorDataset(nets.fit_size(train[0], size), train[1])
     test_set = TensorDataset(nets.fit_size(test[0], size), test[1])
@@ -85,7 +87,10 @@ def fit_small_classifier(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         kind = _FlipTask if flip else nets.ClassifierTask
-        task = kind(shape, num_classes, lr=lr, epochs=epochs, width=width, feature_dim=feature_dim)
+        task = kind(
+            shape, num_classes, lr=lr, epochs=epochs, width=width, feature_dim=feature_dim,
+            stem_stride=stem_stride,
+        )  # fmt: skip
         loader = DataLoader(
             train_set, batch_size=batch_size, shuffle=True, drop_last=True,
             generator=torch.Generator().manual_seed(seed),
