@@ -194,12 +194,13 @@ class ImageToImageDataModule(GANDataModule):
         self.skip_broken = skip_broken
         self.data_shape = (3, image_size, image_size)
 
-    def image_set(self, folder: Path, paths: list[Path]) -> ImageSet:
-        """The checked files ``paths`` of ``folder``, decoded at the loaded size (``load_size``, or
-        ``image_size`` without cropping), through the decode cache when it is on."""
+    def image_set(self, folder: Path, paths: list[Path], labels: list[int] | None = None) -> ImageSet:
+        """The checked files ``paths`` of ``folder`` (with their ``labels``, or none), decoded at the
+        loaded size (``load_size``, or ``image_size`` without cropping), through the decode cache when it
+        is on."""
         cache_root = self.root if self.use_cache else None
         size = self.load_size if self.crop else self.image_size
-        return ImageSet(folder, paths, None, size, self.skip_broken, cache_root)
+        return ImageSet(folder, paths, labels, size, self.skip_broken, cache_root)
 
     def train_samples(self, rank: int = 0, world_size: int = 1) -> Dataset:
         """The run's training samples as ``rank`` of ``world_size`` sees them: item ``p`` is the sample at

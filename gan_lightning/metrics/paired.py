@@ -80,6 +80,12 @@ class PairedEvaluator:
             for suffix, extractor in self.spaces.items()
         }
 
+    @property
+    def scalar_names(self) -> tuple[str, ...]:
+        """The names :meth:`evaluate` returns, in :data:`SCALARS`' order."""
+        inception = "_inception" in self.spaces
+        return tuple(m for m in SCALARS if inception or not m.endswith("_inception"))
+
     @torch.no_grad()
     def evaluate(self, model, ema: bool | None = None) -> dict[str, float]:
         """``{"fid": ..., "kid": ..., "l1": ..., "psnr": ...}`` of ``model`` (a PairedTranslation)."""
