@@ -50,12 +50,12 @@ from torch.utils.data import Dataset
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
 from gan_lightning.data.image_set import ImageSet
 from gan_lightning.data.image_to_image import (
+    DomainImages,
+    DomainSplit,
     EndlessOrder,
     ImageToImageDataModule,
     RunSamples,
-    Unlabelled,
     crop_flip,
-    held_out,
 )
 from gan_lightning.data.order import EpochShuffle
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
@@ -64,52 +64,6 @@ log = logging.getLogger(__name__)
 
 DOMAINS = ("a", "b")
 LAYOUT = "DIR/trainA/, DIR/trainB/ (and optionally DIR/testA/, DIR/testB/)"
-
-
-class DomainSplit:
-    """The images of one domain in one split: files ``indices`` of a checked :class:`ImageSet`."""
-
-    def __init__(self, image_set: ImageSet, indices: list[int] | None = None) -> None:
-        self.image_set = image_set
-        self.indices = list(range(len(image_set))) if indices is None else indices
-
-    @property
-    def folder(self) -> Path:
-        return self.image_set.folder
-
-    @property
-    def paths(self) -> list[Path]:
-        return [self.image_set.paths[i] for i in self.indices]
-
-    @property
-    def labels(self) -> list[int] | None:
-        """The class of each image (into the datamodule's ``domain_classes``), or None (unlabelled)."""
-        labels = self.image_set.labels
-        return None if labels is None else [labels[i] for i in self.indices]
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def image(self, index: int) -> torch.Tensor:
-        """Image ``index`` of this split at the loaded size, float (3, L, L) in [-1, 1]."""
-        return self.image_set.dataset()[self.indices[index]][0]
-
-    def digest(self) -> str:
-        return hashlib.sha256(f"{self.image_set.digest()}\0{self.indices}".encode()).hexdigest()
-
-
-class DomainImages(Dataset):
-    """One domain's split as single images: item -> float (3, S, S) in [-1, 1], centre crop, no flip."""
-
-    def __init__(self, split: DomainSplit, image_size: int) -> None:
-        self.split = split
-        self.image_size = image_size
-
-    def __len__(self) -> int:
-        return len(self.split)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return crop_flip(self.split.image(index), self.image_size, False, False, None)
 
 
 class UnpairedPairs(RunSamples):
@@ -277,22 +231,11 @@ class UnpairedDataModule(ImageToImageDataModule):
     ) -> tuple[DomainSplit, DomainSplit]:
         """Check the domain's files (``[(training folder, its files), (test folder, its files)]``, the
         test folder optional) now, before training, and split them."""
-        what = f"Domain {domain.upper()}"
         (train_folder, train_paths), *test_files = files
         images = self._domain_image_set(train_folder, train_paths)
         if test_files:
             return DomainSplit(images), DomainSplit(self._domain_image_set(*test_files[0]))
-        if self.test_fraction > 0 and len(images) < 2:
-            raise ConfigError(
-                f"{what} folder '{train_folder.resolve()}' has {len(images)} readable image, too few to "
-                "hold out a test split: add images or set data.test_fraction=0."
-            )
-        train, test = held_out(len(images), self.test_fraction)
-        if test:
-            log.info(
-                "Domain %s: %d of the %d images in %s held out as its test split (data.test_fraction=%s)",
-                domain.upper(), len(test), len(images), train_folder, self.test_fraction,
-            )  # fmt: skip
+        train, test = self.hold_out(len(images), f"images of domain {domain.upper()}", train_folder)
         return DomainSplit(images, train), DomainSplit(images, test)
 
     # --- what the rest of the project asks -----------------------------------------------------
@@ -347,10 +290,10 @@ class UnpairedDataModule(ImageToImageDataModule):
         a, b = self.domains[split]
         return len(a), len(b)
 
-    def build_dataset(self, split: str) -> tuple[Dataset, None]:
-        """Domain B's images as ``(x, -1)``: the real images that translations A -> B are compared with
-        by the generic metrics (:meth:`domain_images` gives either domain)."""
-        return Unlabelled(self.domain_images("b", split)), None
+    def target_split(self, split: str) -> DomainSplit:
+        """Domain B's images: what translations A -> B are compared with by the generic metrics
+        (:meth:`domain_images` gives either domain)."""
+        return self._domain_split("b", split)
 
     # --- training ------------------------------------------------------------------------------
 
