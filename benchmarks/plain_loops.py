@@ -171,12 +171,13 @@ def cyclegan_loop(model: AdversarialModule, batch: Batch) -> Step:
 def stylegan2_loop(model: AdversarialModule, batch: Batch) -> Step:
     """StyleGAN2 (Karras et al. 2020) as model=stylegan2 sets it: non-saturating loss; lazy R1, weight
     gamma / 2 x r1_every, every r1_every steps; path length on half a batch, weight pl_weight x pl_every,
-    every pl_every steps; style mixing with probability 0.9; generator EMA; Adam 2.5e-3 (0, 0.99). (The paper
-    also rescales Adam's lr and betas for lazy regularization; the framework does not, nor does this loop.)"""
+    every pl_every steps; style mixing with probability 0.9; generator EMA; Adam 2.5e-3 (0, 0.99), each
+    group's lr x c and betas ** c with c = interval / (interval + 1) of its lazy regularizer (mb_ratio)."""
     G, D, loss, h = model.generator, model.discriminator, model.loss, model.hparams
     G_ema = model.ema.networks["generator"]
-    opt_d = torch.optim.Adam(D.parameters(), lr=2.5e-3, betas=(0.0, 0.99), eps=1e-8)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2.5e-3, betas=(0.0, 0.99), eps=1e-8)
+    c_d, c_g = h.r1_every / (h.r1_every + 1), h.pl_every / (h.pl_every + 1)
+    opt_d = torch.optim.Adam(D.parameters(), lr=2.5e-3 * c_d, betas=(0.0, 0.99**c_d), eps=1e-8)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2.5e-3 * c_g, betas=(0.0, 0.99**c_g), eps=1e-8)
     check_optimizers(model, opt_d, opt_g)
     real, _ = batch
     n, coin = real.size(0), random.Random(0)

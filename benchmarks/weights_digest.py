@@ -66,7 +66,19 @@ CASES: dict[str, list[str]] = {
         "model=discogan", "data=unpaired", f"data.path={DATA}/horse2zebra-128", "data.image_size=64",
         "data.batch_size=4",
     ],
+    "pix2pix": [
+        "model=pix2pix", "data=paired", f"data.path={DATA}/horse2zebra-128/trainB", "data.derive=edges",
+        "data.image_size=32", "model.networks.generator.base_channels=8",
+        "model.networks.discriminator.base_channels=8", "data.batch_size=2",
+    ],
 }  # fmt: skip
+# Recipes changed on purpose since commit a825baa, run as they were: these give the digests of
+# ``dcgan_ada_ema_r1`` and ``stylegan2`` on that commit (ADA's six ops then; StyleGAN2 without mb_ratio).
+CASES["dcgan_ada_six_ops"] = [
+    *CASES["dcgan_ada_ema_r1"],
+    "augment.ops=[xflip,rotate90,translation,brightness,contrast,saturation]",
+]
+CASES["stylegan2_no_mb_ratio"] = [*CASES["stylegan2"], "model.lazy_optimizer_scaling=false"]
 COMMON = ["seed=0", "logger=none", "callbacks=none", "metrics=none", "trainer.enable_model_summary=false"]
 
 

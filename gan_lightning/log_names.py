@@ -78,3 +78,63 @@ RENAMED = {
     "train/D(G(z))_before_d_step_b": per_direction(D_TRANSLATED_BEFORE_D_STEP, "a2b"),
     "train/D(G(z))_before_d_step_a": per_direction(D_TRANSLATED_BEFORE_D_STEP, "b2a"),
 }
+
+
+# --- evaluation metrics -----------------------------------------------------------------------------
+
+#: Every metric logged as ``val/<name>``, and whether a lower value is better (its best value is the
+#: lowest, else the highest), stated once: the report's table and plots, the HParams summary
+#: (``hp/<name>_best``) and the metric callbacks read it. Unpaired translation logs its metrics per
+#: direction (``val/fid_a2b``, ``val/content_acc_b2a``): those go by their metric's entry
+#: (:func:`metric_of`).
+METRICS: dict[str, bool] = {
+    # noise-to-image models (GANMetrics); fid and kid also measure translations
+    "fid": True,
+    "kid": True,
+    "class_acc": False,
+    "precision": False,
+    "recall": False,
+    "density": False,
+    "coverage": False,
+    "is": False,
+    "is_classifier": False,
+    "ppl": True,
+    "modes_covered": False,
+    "high_quality": False,
+    # image-to-image models (TranslationMetrics): unpaired per direction, pix2pix as they are
+    "content_acc": False,
+    "domain_acc": False,
+    "cycle_l1": True,
+    "cycle_psnr": False,
+    "identity_l1": True,
+    "l1": True,
+    "psnr": False,
+    "fid_inception": True,
+    "kid_inception": True,
+}
+
+
+def metric_of(name: str) -> str | None:
+    """The metric of a logged value's name (without ``val/``): ``fid`` -> ``fid``, ``fid_a2b`` -> ``fid``,
+    ``kid_inception_b2a`` -> ``kid_inception``; None for a name that is no metric (``kid_std``)."""
+    if name in METRICS:
+        return name
+    base, _, direction = name.rpartition("_")
+    return base if direction in DIRECTIONS and base in METRICS else None
+
+
+def lower_is_better(name: str) -> bool:
+    """Whether a lower value of metric ``name`` (or of one direction of it, ``fid_a2b``) is better."""
+    metric = metric_of(name)
+    if metric is None:
+        raise KeyError(f"{name!r} is not a metric of log_names.METRICS")
+    return METRICS[metric]
+
+
+def metric_order(name: str) -> tuple[int, int]:
+    """Sort key of metric names: the registry's order, then the direction (``a2b`` before ``b2a``)."""
+    metric = metric_of(name)
+    if metric is None:
+        raise KeyError(f"{name!r} is not a metric of log_names.METRICS")
+    direction = name[len(metric) + 1 :]
+    return list(METRICS).index(metric), DIRECTIONS.index(direction) + 1 if direction else 0

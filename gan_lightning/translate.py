@@ -65,30 +65,6 @@ def output_paths(paths: list[Path], folder: Path, output: Path, overwrite: bool)
     return targets
 
 
-@torch.no_grad()
-def translate_files(cfg: DictConfig) -> list[Path]:
-    if cfg.direction not in DIRECTIONS:
-        raise ConfigError(f"direction must be a2b (A -> B) or b2a (B -> A), got '{cfg.direction}'.")
-    if cfg.batch_size <= 0:
-        raise ConfigError(f"batch_size must be positive, got {cfg.batch_size}.")
-    paths, folder = input_files(Path(cfg.input))
-    targets = output_paths(paths, folder, Path(cfg.output), cfg.overwrite)
-    model = load_model(cfg.ckpt, resolve_device(cfg.device))
-    translate = translator(model, cfg)
-    image_size = int(model.hparams.data_shape[-1])
-    images = ImageFiles(paths, None, image_size)
-    batches = range(0, len(paths), cfg.batch_size)
-    for start in tqdm(batches, desc=f"Translating {len(paths)} images ({cfg.direction})", unit="batch"):
-        end = min(start + cfg.batch_size, len(paths))
-        batch = torch.stack([images[i][0] for i in range(start, end)]).to(model.device)
-        translated = translate(batch).float().cpu()
-        for image, target in zip(translated, targets[start:end], strict=True):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            save_image(image, target, normalize=True, value_range=(-1, 1))
-    print(f"Wrote {len(targets)} translated images ({cfg.direction}) to {cfg.output}")
-    return targets
-
-
 def translator(model, cfg: DictConfig) -> Callable[[torch.Tensor], torch.Tensor]:
     """RGB images (N, 3, S, S) in [-1, 1] -> their translations by ``model`` as ``cfg`` asks: the
     generator of ``cfg.direction`` (CycleGAN, DiscoGAN), or pix2pix's G on the images themselves (one
@@ -120,9 +96,33 @@ def translator(model, cfg: DictConfig) -> Callable[[torch.Tensor], torch.Tensor]
     return translate
 
 
+@torch.no_grad()
+def translate_files(cfg: DictConfig) -> list[Path]:
+    if cfg.direction not in DIRECTIONS:
+        raise ConfigError(f"direction must be a2b (A -> B) or b2a (B -> A), got '{cfg.direction}'.")
+    if cfg.batch_size <= 0:
+        raise ConfigError(f"batch_size must be positive, got {cfg.batch_size}.")
+    paths, folder = input_files(Path(cfg.input))
+    targets = output_paths(paths, folder, Path(cfg.output), cfg.overwrite)
+    model = load_model(cfg.ckpt, resolve_device(cfg.device))
+    translate = translator(model, cfg)
+    image_size = int(model.hparams.data_shape[-1])
+    images = ImageFiles(paths, None, image_size)
+    batches = range(0, len(paths), cfg.batch_size)
+    for start in tqdm(batches, desc=f"Translating {len(paths)} images ({cfg.direction})", unit="batch"):
+        end = min(start + cfg.batch_size, len(paths))
+        batch = torch.stack([images[i][0] for i in range(start, end)]).to(model.device)
+        translated = translate(batch).float().cpu()
+        for image, target in zip(translated, targets[start:end], strict=True):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_image(image, target, normalize=True, value_range=(-1, 1))
+    return targets
+
+
 @hydra.main(version_base="1.3", config_path="tool_conf", config_name="translate")
 def main(cfg: DictConfig) -> None:
-    exit_on_user_error(translate_files, cfg)
+    written = exit_on_user_error(translate_files, cfg)
+    print(f"Wrote {len(written)} translated images ({cfg.direction}) to {cfg.output}")
 
 
 if __name__ == "__main__":

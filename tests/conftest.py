@@ -109,6 +109,55 @@ def two_domains(tmp_path: Path) -> Path:
     return make_two_domains(tmp_path / "domains")
 
 
+SHAPES = ("cross", "disc", "square")  # the classes of make_labelled_domains, in label order
+
+
+def shape_mask(shape: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A (size, size) bool mask of ``shape`` of random radius (8..11 px) near the centre."""
+    radius = int(rng.integers(8, 12))
+    cy, cx = (int(c) for c in rng.integers(size // 2 - 3, size // 2 + 4, 2))
+    y, x = np.mgrid[:size, :size]
+    dy, dx = np.abs(y - cy), np.abs(x - cx)
+    if shape == "square":
+        return (dy <= radius) & (dx <= radius)
+    if shape == "disc":
+        return dy**2 + dx**2 <= radius**2
+    return ((dy <= 2) & (dx <= radius)) | ((dx <= 2) & (dy <= radius))  # cross
+
+
+def make_labelled_domains(
+    root: Path, n_train: int = 6, n_test: int = 4, size: int = 36, names_b: tuple[str, ...] = SHAPES
+) -> Path:
+    """Two labelled domains in CycleGAN's layout with class sub-folders (``trainA/<shape>/...``): the
+    class is the shape (cross, disc, square), the domain its colour (B: a blue shape on dark noise, A:
+    the same with the colour channels reversed, a red shape). Each test image of A is its test B twin
+    (same name, same noise and shape) with the channels reversed, so a translation that reverses the
+    channels maps test A exactly onto test B; training images are drawn independently per domain.
+    ``names_b``: B's class folder names (differing names make the domains unlabelled)."""
+    rng = np.random.default_rng(0)
+
+    def draw(shape: str) -> np.ndarray:
+        pixels = rng.random((size, size, 3)) * 60
+        pixels[shape_mask(shape, size, rng)] = (30, 70, 250)
+        return pixels.astype(np.uint8)
+
+    for split, n in (("train", n_train), ("test", n_test)):
+        for shape, name_b in zip(SHAPES, names_b, strict=True):
+            for folder in (root / f"{split}A" / shape, root / f"{split}B" / name_b):
+                folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                b = draw(shape)
+                a = b[..., ::-1] if split == "test" else draw(shape)[..., ::-1]
+                Image.fromarray(np.ascontiguousarray(a)).save(root / f"{split}A" / shape / f"{i:02d}.png")
+                Image.fromarray(b).save(root / f"{split}B" / name_b / f"{i:02d}.png")
+    return root
+
+
+@pytest.fixture
+def labelled_domains(tmp_path: Path) -> Path:
+    return make_labelled_domains(tmp_path / "shapes")
+
+
 @pytest.fixture
 def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose the app's real config with overrides, as `python -m gan_lightning` would (no run).

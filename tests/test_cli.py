@@ -34,7 +34,7 @@ def test_help_lists_groups_and_options():
     assert result.returncode == 0, result.stderr
     for line in (
         "model: cgan, cyclegan, dcgan, discogan, gan, lsgan",
-        "data: cifar10, fashion_mnist, gaussian_mixture, image_folder, mnist, unpaired",
+        "data: cifar10, fashion_mnist, gaussian_mixture, image_folder, mnist, paired, unpaired",
         "optimizer: adam, rmsprop, sgd",
     ):
         assert line in result.stdout

@@ -71,6 +71,14 @@ EXPECTED = {
         "14_stylegan_anime",
         {"model.arch": "stylegan", "data.image_size": 64, "model.progressive.stable_steps": 10_000},
     ),
+    "anime_pix2pix": (
+        "15_pix2pix_edges_anime",
+        {"model.l1_weight": 100.0, "data.derive": "edges", "data.image_size": 64, "data.batch_size": 1},
+    ),
+    "fashion_mnist_stylegan2_mb_ratio": (
+        "16_stylegan2_mb_ratio",
+        {"model.arch": "stylegan2", "model.r1_every": 16, "model.pl_every": 4},
+    ),
 }
 SWEEPS = {
     "mnist_optimizer": {"optimizer": "sgd,adam"},
@@ -81,6 +89,7 @@ SWEEPS = {
     "cifar10_data_efficient": {"augment": "none,diffaugment,ada"},
     "cifar10_transgan": {"augment": "diffaugment,none"},
     "fashion_mnist_stylegan2": {"model": "stylegan2,dcgan"},
+    "fashion_mnist_stylegan2_mb_ratio": {"model.lazy_optimizer_scaling": "true,false"},
 }
 DATA = {
     "cifar10_dcgan": "CIFAR10DataModule",
@@ -89,6 +98,8 @@ DATA = {
     "cifar10_transgan": "CIFAR10DataModule",
     "fashion_mnist_stylegan2": "FashionMNISTDataModule",
     "anime_stylegan": "ImageFolderDataModule",
+    "anime_pix2pix": "PairedDataModule",
+    "fashion_mnist_stylegan2_mb_ratio": "FashionMNISTDataModule",
 }
 MAX_STEPS = {
     "dcgan_finetune": 5000,
@@ -97,6 +108,8 @@ MAX_STEPS = {
     "cifar10_transgan": 100_000,
     "fashion_mnist_stylegan2": 50_000,
     "anime_stylegan": 120_000,
+    "anime_pix2pix": 216_000,
+    "fashion_mnist_stylegan2_mb_ratio": 50_000,
 }
 
 
@@ -149,6 +162,7 @@ def test_sweep_jobs_compose(name: str) -> None:
     jobs = sweep_jobs(SWEEPS[name])
     sizes = {"mnist_optimizer": 2, "mnist_z_dim": 4, "mnist_architecture": 3, "mnist_ema": 2}
     sizes |= {"cifar10_data_efficient": 3, "cifar10_transgan": 2, "fashion_mnist_stylegan2": 2}
+    sizes |= {"fashion_mnist_stylegan2_mb_ratio": 2}
     assert len(jobs) == sizes.get(name, 10)
     configs = [compose_train(f"experiment={name}", *job) for job in jobs]
     if name == "mnist_optimizer":
@@ -157,6 +171,8 @@ def test_sweep_jobs_compose(name: str) -> None:
         assert [c.model.z_dim for c in configs] == [20, 50, 100, 200]
     elif name == "mnist_ema":
         assert [c.model.ema_kimg for c in configs] == [None, 10]
+    elif name == "fashion_mnist_stylegan2_mb_ratio":
+        assert [c.model.lazy_optimizer_scaling for c in configs] == [True, False]
     elif name == "cifar10_data_efficient":
         assert [c.augment.kind for c in configs] == ["none", "diffaugment", "ada"]
     elif name == "cifar10_transgan":  # TransGAN with and without DiffAugment

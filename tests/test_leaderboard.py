@@ -16,7 +16,7 @@ import yaml
 from omegaconf import OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
-from gan_lightning.callbacks.metrics import PROTOCOL_FILE
+from gan_lightning.callbacks.periodic import PROTOCOL_FILE
 from gan_lightning.leaderboard.__main__ import main
 from gan_lightning.leaderboard.launch import Plan
 from gan_lightning.metrics.classifier_net import DatasetClassifier, classifier_path, save_classifier

@@ -179,7 +179,57 @@ def test_precision_recall_is_and_ppl_columns_with_their_best(tmp_path):
     assert "recall_best" not in row  # not logged: no column
     text = report.read_text()
     assert "| precision final | precision best |" in text and "| ppl final | ppl best |" in text
-    assert "lowest FID / KID / PPL" in text
+    assert "Best = lowest fid / ppl, highest precision / coverage / is_classifier (at step)." in text
+
+
+def test_translation_runs_show_each_direction_with_its_best(tmp_path):
+    unpaired = {
+        "fid_a2b": [9.0, 7.0, 8.0],
+        "fid_b2a": [6.0, 6.5, 5.0],
+        "domain_acc_a2b": [0.2, 0.9, 0.8],
+        "content_acc_a2b": [0.5, 0.4, 0.7],
+        "content_acc_b2a": [0.6, 0.3, 0.2],
+        "cycle_l1_b2a": [0.3, 0.1, 0.2],
+        "cycle_psnr_b2a": [12.0, 15.0, 14.0],
+        "identity_l1_a2b": [0.2, 0.25, 0.15],
+        "kid_std": [0.1, 0.1, 0.1],  # not a metric of the registry: no column
+    }
+    paired = {"fid": [4.0, 3.0, 3.5], "l1": [0.4, 0.3, 0.35], "psnr": [10.0, 12.0, 11.0]}
+    sweep = make_sweep(
+        tmp_path / "sweep",
+        j0=dict(overrides=["model=cyclegan", "optimizer.lr_g=1e-4"], metrics=unpaired),
+        j1=dict(overrides=["model=pix2pix", "optimizer.lr_g=3e-4"], metrics=paired),
+    )
+    report, _ = build_report(sweep)
+    cyclegan, pix2pix = read_csv(sweep / "report.csv")
+    best = {m: (float(cyclegan[f"{m}_best"]), cyclegan[f"{m}_best_step"]) for m in unpaired if m != "kid_std"}
+    assert best == {
+        "fid_a2b": (7.0, "4"),  # lowest
+        "fid_b2a": (5.0, "6"),
+        "domain_acc_a2b": (pytest.approx(0.9), "4"),  # highest
+        "content_acc_a2b": (pytest.approx(0.7), "6"),
+        "content_acc_b2a": (pytest.approx(0.6), "2"),
+        "cycle_l1_b2a": (pytest.approx(0.1), "4"),  # lowest
+        "cycle_psnr_b2a": (15.0, "4"),  # highest
+        "identity_l1_a2b": (pytest.approx(0.15), "6"),  # lowest
+    }
+    assert float(cyclegan["content_acc_b2a_final"]) == pytest.approx(0.2)
+    assert "kid_std_final" not in cyclegan and cyclegan["l1_best"] == "" and pix2pix["fid_a2b_best"] == ""
+    assert (float(pix2pix["l1_best"]), float(pix2pix["psnr_best"])) == (pytest.approx(0.3), 12.0)
+    header = list(cyclegan)
+    columns = [h for h in header if h.endswith("_best")]
+    assert columns == [  # the registry's order, each metric's directions together
+        "fid_best", "fid_a2b_best", "fid_b2a_best", "content_acc_a2b_best", "content_acc_b2a_best",
+        "domain_acc_a2b_best", "cycle_l1_b2a_best", "cycle_psnr_b2a_best", "identity_l1_a2b_best", "l1_best",
+        "psnr_best",
+    ]  # fmt: skip
+    text = report.read_text()
+    assert "| content_acc_a2b final | content_acc_a2b best |" in text and "| l1 final | l1 best |" in text
+    assert (
+        "Best = lowest fid / cycle_l1 / identity_l1 / l1, highest content_acc / domain_acc / cycle_psnr / "
+        "psnr (at step). Per direction: `_a2b` translates A to B" in text
+    )
+    assert {"report_metrics.png", "report_vs_optimizer.lr_g.png"} <= {p.name for p in sweep.glob("*.png")}
 
 
 def test_broken_and_unfinished_jobs_are_named_and_the_report_still_comes_out(tmp_path):

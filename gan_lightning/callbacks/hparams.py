@@ -2,9 +2,13 @@
 
 At train start every TensorBoard logger gets the hparams plugin's records: the config flattened to
 dotted keys (``model.z_dim``, ``optimizer.lr_g``, plus the group choices ``model``, ``optimizer``, ...)
-and the names of the summary metrics (``hp/fid_best``, ``hp/g_loss_final``, ...). The metric values
-are ordinary scalars under those names: the best ones are logged by :class:`GANMetrics` as they improve,
-the final ones here at the end of training. The run's status (success or failure) is recorded too.
+and the names of the summary metrics (``hp/fid_best``, ``hp/fid_a2b_best``, ``hp/g_loss_final``, ...).
+The metric values are ordinary scalars under those names: the best ones are logged by the metric
+callbacks (:class:`~gan_lightning.callbacks.metrics.GANMetrics`,
+:class:`~gan_lightning.callbacks.translation_metrics.TranslationMetrics`) as they improve, the final
+ones here at the end of training; which value is best (the lowest FID, the highest domain accuracy)
+is stated once in :data:`gan_lightning.log_names.METRICS`. The run's status (success or failure) is
+recorded too.
 
 With ``tensorboard --logdir <sweep dir>`` every job is one row of the HPARAMS table.
 """
@@ -26,7 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from gan_lightning import log_names
-from gan_lightning.callbacks.metrics import SCALARS, GANMetrics
+from gan_lightning.callbacks.periodic import MetricEvaluation
 
 # Config sections that are not hyperparameters: where and how a run writes, what a sweeper reads.
 NOT_HYPERPARAMETERS = ("hydra", "paths", "callbacks", "logger", "trainer.plugins", "optimized_metric")
@@ -79,21 +83,18 @@ def _swept_on_command_line(hydra_cfg: DictConfig) -> list[str]:
     return [o.key_or_group for o in overrides if o.is_sweep_override()]
 
 
-def metric_names(gan_metrics: GANMetrics | None) -> list[str]:
-    """The summary metrics a run reports, most useful first (TensorBoard shows the first five)."""
-    names = []
-    if gan_metrics is not None:
-        if gan_metrics.toy:
-            evaluated = ("modes_covered", "high_quality")
-        elif gan_metrics.evaluator is not None:
-            chosen = gan_metrics.evaluator.scalar_names  # is -> is_classifier with the dataset classifier
-            order = dict.fromkeys(("fid", "class_acc", "kid", *SCALARS))  # TensorBoard shows five first
-            evaluated = tuple(n for n in order if n in chosen)
-
-        else:
-            evaluated = ()
-        names += [f"hp/{name}_{kind}" for name in evaluated for kind in ("best", "final")]
-    return names + list(LOSSES.values())
+def metric_names(*evaluations: MetricEvaluation | None) -> list[str]:
+    """The summary metrics a run reports, most useful first (TensorBoard shows the first five): the
+    best and final value of each metric of the run's metric callbacks (GANMetrics: ``hp/fid_best``, ...;
+    TranslationMetrics: ``hp/fid_a2b_best``, ..., pix2pix ``hp/l1_best``, ...), then the final losses."""
+    names = [
+        f"hp/{name}_{kind}"
+        for evaluation in evaluations
+        if evaluation is not None
+        for name in evaluation.scalar_names()
+        for kind in ("best", "final")
+    ]
+    return list(dict.fromkeys(names)) + list(LOSSES.values())
 
 
 class HParamsSummary(pl.Callback):
@@ -117,15 +118,14 @@ class HParamsSummary(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        metrics = metric_names(_find(trainer, GANMetrics))
+        metrics = metric_names(*_evaluations(trainer))
         for writer in _tensorboard_writers(trainer):
             for summary in _hparams_summaries(self.hparams, metrics, self.highlighted):
                 writer.add_summary(summary)
             writer.flush()
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        gan_metrics = _find(trainer, GANMetrics)
-        values = gan_metrics.summary() if gan_metrics is not None else {}
+        values = {k: v for evaluation in _evaluations(trainer) for k, v in evaluation.summary().items()}
         for loss, name in LOSSES.items():
             if loss in trainer.callback_metrics:
                 values[name] = float(trainer.callback_metrics[loss])
@@ -154,8 +154,9 @@ class HParamsSummary(pl.Callback):
             writer.flush()
 
 
-def _find(trainer: pl.Trainer, kind: type) -> Any:
-    return next((c for c in trainer.callbacks if isinstance(c, kind)), None)
+def _evaluations(trainer: pl.Trainer) -> list[MetricEvaluation]:
+    """The run's metric callbacks (GANMetrics or TranslationMetrics)."""
+    return [c for c in trainer.callbacks if isinstance(c, MetricEvaluation)]
 
 
 def _tensorboard_writers(trainer: pl.Trainer) -> list[Any]:

@@ -10,7 +10,6 @@ and skips the image metrics; ``classifier``, ``rotation`` or ``inception`` insis
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from gan_lightning.callbacks.periodic import PeriodicEvaluation
+from gan_lightning.callbacks.periodic import MetricEvaluation
 from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.protocol import (
     MetricOptions,
@@ -33,17 +32,16 @@ from gan_lightning.metrics.toy import TOY_SAMPLES
 
 log = logging.getLogger(__name__)
 
-# How each scalar's best value is chosen (the HParams summary's ``hp/<name>_best``): the lowest FID, KID
+# The scalars this callback logs (``val/<name>``); which way each is better (the HParams summary's
+# ``hp/<name>_best``, the report's best column) is stated once in log_names.METRICS: the lowest FID, KID
 # and PPL, the highest of the others (density too: above 1 it says samples crowd where real ones are).
-BEST = {
-    "fid": min, "kid": min, "class_acc": max, "precision": max, "recall": max, "density": max,
-    "coverage": max, "is": max, "is_classifier": max, "ppl": min, "modes_covered": max, "high_quality": max,
-}  # fmt: skip
-SCALARS = tuple(BEST)
-PROTOCOL_FILE = "metrics_protocol.json"  # in the run directory: the protocol of its metrics, as JSON
+SCALARS = (
+    "fid", "kid", "class_acc", "precision", "recall", "density", "coverage", "is", "is_classifier", "ppl",
+    "modes_covered", "high_quality",
+)  # fmt: skip
 
 
-class GANMetrics(PeriodicEvaluation):
+class GANMetrics(MetricEvaluation):
     """Evaluate the generator every ``every_n_steps`` generator steps (0: only at the end).
 
     Args:
@@ -87,9 +85,9 @@ class GANMetrics(PeriodicEvaluation):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
         self.toy = not getattr(datamodule, "is_image", True)
-        if self.toy and trainer.is_global_zero:
+        if self.toy:
             mixture = f"{datamodule.name} ({datamodule.kind}, std {datamodule.std})"
-            _record_protocol(trainer, f"mode coverage of {TOY_SAMPLES} samples on {mixture}")
+            self.record_protocol(trainer, f"mode coverage of {TOY_SAMPLES} samples on {mixture}")
         if self.toy or self.evaluator is not None:
             return
         self.check_model(pl_module, datamodule)  # also with extractor=auto (which only warns below)
@@ -109,22 +107,16 @@ class GANMetrics(PeriodicEvaluation):
             log.warning("Sample-quality metrics are off for this run: %s", err)
             return
         log.info("Metrics protocol: %s", self.protocol)
-        if trainer.is_global_zero:
-            _record_protocol(trainer, str(self.protocol), self.protocol.as_dict())
+        self.record_protocol(trainer, str(self.protocol), self.protocol.as_dict())
 
-    def summary(self) -> dict[str, float]:
-        """The last evaluation (``val/<name>``, ``hp/<name>_final``) and the best one so far
-        (``hp/<name>_best``) of every scalar evaluated; empty before the first evaluation."""
-        if not self.history:
-            return {}
-        values = {}
-        for name in SCALARS:
-            if name in self.history[-1]:
-                values[f"val/{name}"] = values[f"hp/{name}_final"] = float(self.history[-1][name])
-            best = _best(name, self.history)
-            if best is not None:
-                values[f"hp/{name}_best"] = best
-        return values
+    def scalar_names(self) -> tuple[str, ...]:
+        """The scalars evaluated, FID, class consistency and KID first (the HParams view shows five)."""
+        if self.toy:
+            return ("modes_covered", "high_quality")
+        if self.evaluator is None:
+            return ()
+        chosen = self.evaluator.scalar_names  # is -> is_classifier with the dataset classifier
+        return tuple(n for n in dict.fromkeys(("fid", "class_acc", "kid", *SCALARS)) if n in chosen)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best_fid": self.best_fid, "history": self.history}
@@ -156,32 +148,12 @@ class GANMetrics(PeriodicEvaluation):
 
     def _log(self, trainer: pl.Trainer, values: dict[str, Any], step: int) -> None:
         scalars = {f"val/{name}": float(values[name]) for name in SCALARS if name in values}
-        for name in SCALARS:  # the HParams summary's best values, as they improve
-            if name in values and _best(name, self.history) != _best(name, self.history[:-1]):
-                scalars[f"hp/{name}_best"] = _best(name, self.history)
+        scalars.update(self.improved())  # the HParams summary's best values, as they improve
         for logger in trainer.loggers:
             logger.log_metrics(scalars, step=step)
             if isinstance(logger, TensorBoardLogger) and "class_histogram" in values:
                 _add_class_histogram(logger, values["class_histogram"], step)
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4g}" for k, v in scalars.items()))
-
-
-def _record_protocol(trainer: pl.Trainer, text: str, fields: dict[str, Any] | None = None) -> None:
-    """The protocol as TensorBoard text ``val/protocol`` and, as JSON, the run directory's
-    :data:`PROTOCOL_FILE`: what the leaderboard compares runs by."""
-    for logger in trainer.loggers:
-        if isinstance(logger, TensorBoardLogger):
-            logger.experiment.add_text("val/protocol", text, 0)
-    if fields is not None:
-        path = Path(trainer.default_root_dir) / PROTOCOL_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(fields, indent=1) + "\n")
-
-
-def _best(name: str, history: list[dict[str, Any]]) -> float | None:
-    """The best finite value of ``name`` in ``history`` (lowest FID, highest coverage, ...)."""
-    values = [float(h[name]) for h in history if name in h and math.isfinite(float(h[name]))]
-    return BEST[name](values) if values else None
 
 
 def _add_class_histogram(logger: TensorBoardLogger, counts: list[int], step: int) -> None:

@@ -13,6 +13,7 @@ says what a training sample is (:meth:`~ImageToImageDataModule.train_samples`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from gan_lightning.data.base import GANDataModule
 from gan_lightning.data.image_set import ImageSet
 from gan_lightning.data.order import EpochShuffle, Passes
 from gan_lightning.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 LOAD_RATIO = 286 / 256  # the reference CycleGAN / pix2pix load 286 px and crop 256
 SPLIT_SEED = 0  # the held-out test files are the same in every run
@@ -67,6 +70,52 @@ def crop_flip(
     if flip and float(torch.rand(1, generator=generator)) < 0.5:
         image = TF.hflip(image)
     return image
+
+
+class DomainSplit:
+    """The images of one domain in one split: files ``indices`` of a checked :class:`ImageSet`."""
+
+    def __init__(self, image_set: ImageSet, indices: list[int] | None = None) -> None:
+        self.image_set = image_set
+        self.indices = list(range(len(image_set))) if indices is None else indices
+
+    @property
+    def folder(self) -> Path:
+        return self.image_set.folder
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.image_set.paths[i] for i in self.indices]
+
+    @property
+    def labels(self) -> list[int] | None:
+        """The class of each image (into the datamodule's ``domain_classes``), or None (unlabelled)."""
+        labels = self.image_set.labels
+        return None if labels is None else [labels[i] for i in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def image(self, index: int) -> torch.Tensor:
+        """Image ``index`` of this split at the loaded size, float (3, L, L) in [-1, 1]."""
+        return self.image_set.dataset()[self.indices[index]][0]
+
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.image_set.digest()}\0{self.indices}".encode()).hexdigest()
+
+
+class DomainImages(Dataset):
+    """One domain's split as single images: item -> float (3, S, S) in [-1, 1], centre crop, no flip."""
+
+    def __init__(self, split: DomainSplit, image_size: int) -> None:
+        self.split = split
+        self.image_size = image_size
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return crop_flip(self.split.image(index), self.image_size, False, False, None)
 
 
 class Unlabelled(Dataset):
@@ -194,12 +243,38 @@ class ImageToImageDataModule(GANDataModule):
         self.skip_broken = skip_broken
         self.data_shape = (3, image_size, image_size)
 
-    def image_set(self, folder: Path, paths: list[Path]) -> ImageSet:
-        """The checked files ``paths`` of ``folder``, decoded at the loaded size (``load_size``, or
-        ``image_size`` without cropping), through the decode cache when it is on."""
+    def image_set(self, folder: Path, paths: list[Path], labels: list[int] | None = None) -> ImageSet:
+        """The checked files ``paths`` of ``folder`` (with their ``labels``, or none), decoded at the
+        loaded size (``load_size``, or ``image_size`` without cropping), through the decode cache when it
+        is on."""
         cache_root = self.root if self.use_cache else None
         size = self.load_size if self.crop else self.image_size
-        return ImageSet(folder, paths, None, size, self.skip_broken, cache_root)
+        return ImageSet(folder, paths, labels, size, self.skip_broken, cache_root)
+
+    def hold_out(self, n: int, what: str, where: Path) -> tuple[list[int], list[int]]:
+        """(train, test) indices of ``n`` items of ``where`` (``what``: "pairs", "images of domain A"):
+        ``data.test_fraction`` of them held out, fixed files (:func:`held_out`), said in the log."""
+        if self.test_fraction > 0 and n < 2:
+            raise ConfigError(
+                f"'{where.resolve()}' has too few readable {what} ({n}) to hold out a test split: add "
+                "images or set data.test_fraction=0."
+            )
+        train, test = held_out(n, self.test_fraction)
+        if test:
+            log.info(
+                "%d of the %d %s in %s held out as the test split (data.test_fraction=%s)",
+                len(test), n, what, where, self.test_fraction,
+            )  # fmt: skip
+        return train, test
+
+    def target_split(self, split: str) -> DomainSplit:
+        """The images of ``split`` that translations are compared with (the targets, domain B)."""
+        raise NotImplementedError
+
+    def build_dataset(self, split: str) -> tuple[Dataset, None]:
+        """:meth:`target_split`'s images as ``(x, -1)``, centre-cropped: the real images of the generic
+        code (feature nets, metrics)."""
+        return Unlabelled(DomainImages(self.target_split(split), self.image_size)), None
 
     def train_samples(self, rank: int = 0, world_size: int = 1) -> Dataset:
         """The run's training samples as ``rank`` of ``world_size`` sees them: item ``p`` is the sample at

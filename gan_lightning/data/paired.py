@@ -51,15 +51,13 @@ from gan_lightning.data.derive import DERIVE_KINDS, check_kind, derive_source
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
 from gan_lightning.data.image_set import ImageSet
 from gan_lightning.data.image_to_image import (
+    DomainSplit,
     EndlessOrder,
     ImageToImageDataModule,
     RunSamples,
-    Unlabelled,
     crop_flip,
-    held_out,
 )
 from gan_lightning.data.order import EpochShuffle
-from gan_lightning.data.unpaired import DomainImages, DomainSplit
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
 
 __all__ = ["DERIVE_KINDS", "PairedDataModule", "derive_source", "match_pairs"]
@@ -281,20 +279,6 @@ class PairedDataModule(ImageToImageDataModule):
             f"(sources in A, targets in B, paired by file name), {DERIVE_HINT} (searched recursively)."
         )
 
-    def _hold_out(self, n: int, where: Path) -> tuple[list[int], list[int]]:
-        if self.test_fraction > 0 and n < 2:
-            raise ConfigError(
-                f"'{where.resolve()}' has {n} readable pair, too few to hold out a test split: add images "
-                "or set data.test_fraction=0."
-            )
-        train, test = held_out(n, self.test_fraction)
-        if test:
-            log.info(
-                "%d of the %d pairs in %s held out as the test split (data.test_fraction=%s)",
-                len(test), n, where, self.test_fraction,
-            )  # fmt: skip
-        return train, test
-
     def _scan_derived(self) -> None:
         """Any folder of images: the targets; the sources are derived from them."""
         if not self.folder.is_dir():
@@ -316,7 +300,7 @@ class PairedDataModule(ImageToImageDataModule):
         if not len(targets):
             raise ConfigError(f"No image in '{self.folder.resolve()}' can be read (data.skip_broken=true).")
         self.pair_folders = (None, self.folder)
-        train, test = self._hold_out(len(targets), self.folder)
+        train, test = self.hold_out(len(targets), "pairs", self.folder)
         self.pairs = {
             "train": PairSplit(targets, None, self.derive, train),
             "test": PairSplit(targets, None, self.derive, test),
@@ -398,7 +382,7 @@ class PairedDataModule(ImageToImageDataModule):
                 "test": PairSplit(test_targets, test_sources, None),
             }
             return
-        train, test = self._hold_out(len(targets), train_b.parent)
+        train, test = self.hold_out(len(targets), "pairs", train_b.parent)
         self.pairs = {
             "train": PairSplit(targets, sources, None, train),
             "test": PairSplit(targets, sources, None, test),
@@ -448,11 +432,10 @@ class PairedDataModule(ImageToImageDataModule):
         sources, targets = zip(*(pairs[int(i)] for i in chosen), strict=True)
         return {"source": torch.stack(sources), "target": torch.stack(targets)}
 
-    def build_dataset(self, split: str) -> tuple[Dataset, None]:
-        """The targets as ``(x, -1)``: the real images that generic code (metrics) compares
-        translations with (:meth:`pair_images` gives the pairs)."""
+    def target_split(self, split: str) -> DomainSplit:
+        """The targets of ``split`` (:meth:`pair_images` gives the pairs)."""
         pairs = self._split(split)
-        return Unlabelled(DomainImages(DomainSplit(pairs.targets, pairs.indices), self.image_size)), None
+        return DomainSplit(pairs.targets, pairs.indices)
 
     # --- training ------------------------------------------------------------------------------
 

@@ -12,6 +12,14 @@ The held-out files are fixed by a permutation with seed 0, so the split never de
 seed. Images are read as RGB (grayscale files too); unreadable files stop the run at construction,
 before any training, unless ``data.skip_broken=true``.
 
+Labels: when every image of both domains lies in a class sub-folder of its domain folder
+(``trainA/<class>/x.png``, ``testA/<class>/...``, ``trainB/<class>/...``; with ``path_a`` / ``path_b``,
+``DIR_A/<class>/...``), there are two classes at least and both domains have the same class names, the
+domains are labelled (:attr:`UnpairedDataModule.domain_classes`, :meth:`~UnpairedDataModule.domain_labels`):
+the content-preservation metric (:mod:`gan_lightning.metrics.content_classifier`) asks whether a
+translation keeps its source's class. Otherwise they are unlabelled (``unlabelled_because`` says why);
+class folders whose names differ between the domains get a warning.
+
 Training images are resized (shorter side) and centre-cropped to ``load_size`` (default
 ``image_size * 286 / 256``, the reference's 286 -> 256), then randomly cropped to ``image_size`` and
 randomly flipped; test images are centre-cropped instead and never flipped. With ``crop=false`` images
@@ -42,12 +50,12 @@ from torch.utils.data import Dataset
 from gan_lightning.data.image_files import IMAGE_EXTENSIONS, find_images
 from gan_lightning.data.image_set import ImageSet
 from gan_lightning.data.image_to_image import (
+    DomainImages,
+    DomainSplit,
     EndlessOrder,
     ImageToImageDataModule,
     RunSamples,
-    Unlabelled,
     crop_flip,
-    held_out,
 )
 from gan_lightning.data.order import EpochShuffle
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
@@ -56,46 +64,6 @@ log = logging.getLogger(__name__)
 
 DOMAINS = ("a", "b")
 LAYOUT = "DIR/trainA/, DIR/trainB/ (and optionally DIR/testA/, DIR/testB/)"
-
-
-class DomainSplit:
-    """The images of one domain in one split: files ``indices`` of a checked :class:`ImageSet`."""
-
-    def __init__(self, image_set: ImageSet, indices: list[int] | None = None) -> None:
-        self.image_set = image_set
-        self.indices = list(range(len(image_set))) if indices is None else indices
-
-    @property
-    def folder(self) -> Path:
-        return self.image_set.folder
-
-    @property
-    def paths(self) -> list[Path]:
-        return [self.image_set.paths[i] for i in self.indices]
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def image(self, index: int) -> torch.Tensor:
-        """Image ``index`` of this split at the loaded size, float (3, L, L) in [-1, 1]."""
-        return self.image_set.dataset()[self.indices[index]][0]
-
-    def digest(self) -> str:
-        return hashlib.sha256(f"{self.image_set.digest()}\0{self.indices}".encode()).hexdigest()
-
-
-class DomainImages(Dataset):
-    """One domain's split as single images: item -> float (3, S, S) in [-1, 1], centre crop, no flip."""
-
-    def __init__(self, split: DomainSplit, image_size: int) -> None:
-        self.split = split
-        self.image_size = image_size
-
-    def __len__(self) -> int:
-        return len(self.split)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return crop_flip(self.split.image(index), self.image_size, False, False, None)
 
 
 class UnpairedPairs(RunSamples):
@@ -164,9 +132,19 @@ class UnpairedDataModule(ImageToImageDataModule):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.folders = self._domain_folders(path, path_a, path_b)
+        files = {
+            domain: [
+                (folder, self._domain_files(folder, f"Domain {domain.upper()}{' test' * (i == 1)}"))
+                for i, folder in enumerate(folders)
+                if folder is not None
+            ]
+            for domain, folders in zip(DOMAINS, self.folders, strict=True)
+        }
+        #: the class names both domains share (sorted; label k is ``domain_classes[k]``), or None
+        self.domain_classes, self.unlabelled_because = shared_classes(files)
         self.domains = {split: [] for split in ("train", "test")}
-        for domain, (train_folder, test_folder) in zip(DOMAINS, self.folders, strict=True):
-            train, test = self._scan_domain(domain, train_folder, test_folder)
+        for domain, found in files.items():
+            train, test = self._scan_domain(domain, found)
             self.domains["train"].append(train)
             self.domains["test"].append(test)
         if any(len(test) == 0 for test in self.domains["test"]):
@@ -228,7 +206,7 @@ class UnpairedDataModule(ImageToImageDataModule):
             folders.append((train, test if test.is_dir() and find_images(test) else None))
         return folders
 
-    def _domain_image_set(self, folder: Path, what: str) -> ImageSet:
+    def _domain_files(self, folder: Path, what: str) -> list[Path]:
         paths = find_images(folder)
         if not paths:
             raise ConfigError(
@@ -236,30 +214,28 @@ class UnpairedDataModule(ImageToImageDataModule):
                 f"{', '.join(IMAGE_EXTENSIONS)}). data=unpaired needs images in both domains: data.path=DIR "
                 f"with {LAYOUT}, or data.path_a=DIR_A data.path_b=DIR_B."
             )
-        image_set = self.image_set(folder, paths)
+        return paths
+
+    def _domain_image_set(self, folder: Path, paths: list[Path]) -> ImageSet:
+        labels = None
+        if self.domain_classes is not None:
+            index = {name: k for k, name in enumerate(self.domain_classes)}
+            labels = [index[p.relative_to(folder).parts[0]] for p in paths]
+        image_set = self.image_set(folder, paths, labels)
         if not len(image_set):
             raise ConfigError(f"No image in '{folder.resolve()}' can be read (data.skip_broken=true).")
         return image_set
 
     def _scan_domain(
-        self, domain: str, train_folder: Path, test_folder: Path | None
+        self, domain: str, files: list[tuple[Path, list[Path]]]
     ) -> tuple[DomainSplit, DomainSplit]:
-        """Check the domain's files now (before training) and split them."""
-        what = f"Domain {domain.upper()}"
-        images = self._domain_image_set(train_folder, what)
-        if test_folder is not None:
-            return DomainSplit(images), DomainSplit(self._domain_image_set(test_folder, f"{what} test"))
-        if self.test_fraction > 0 and len(images) < 2:
-            raise ConfigError(
-                f"{what} folder '{train_folder.resolve()}' has {len(images)} readable image, too few to "
-                "hold out a test split: add images or set data.test_fraction=0."
-            )
-        train, test = held_out(len(images), self.test_fraction)
-        if test:
-            log.info(
-                "Domain %s: %d of the %d images in %s held out as its test split (data.test_fraction=%s)",
-                domain.upper(), len(test), len(images), train_folder, self.test_fraction,
-            )  # fmt: skip
+        """Check the domain's files (``[(training folder, its files), (test folder, its files)]``, the
+        test folder optional) now, before training, and split them."""
+        (train_folder, train_paths), *test_files = files
+        images = self._domain_image_set(train_folder, train_paths)
+        if test_files:
+            return DomainSplit(images), DomainSplit(self._domain_image_set(*test_files[0]))
+        train, test = self.hold_out(len(images), f"images of domain {domain.upper()}", train_folder)
         return DomainSplit(images, train), DomainSplit(images, test)
 
     # --- what the rest of the project asks -----------------------------------------------------
@@ -299,6 +275,12 @@ class UnpairedDataModule(ImageToImageDataModule):
             inputs[domain] = torch.stack([images[int(i)] for i in chosen])
         return inputs
 
+    def domain_labels(self, domain: str, split: str = "test") -> Tensor | None:
+        """The class of each image of :meth:`domain_images` (long (N,), into :attr:`domain_classes`),
+        or None when the domains are unlabelled."""
+        labels = self._domain_split(domain, split).labels
+        return None if labels is None else torch.tensor(labels, dtype=torch.long)
+
     def domain_paths(self, domain: str, split: str = "test") -> list[Path]:
         """The files of :meth:`domain_images`, in its order."""
         return self._domain_split(domain, split).paths
@@ -308,10 +290,10 @@ class UnpairedDataModule(ImageToImageDataModule):
         a, b = self.domains[split]
         return len(a), len(b)
 
-    def build_dataset(self, split: str) -> tuple[Dataset, None]:
-        """Domain B's images as ``(x, -1)``: the real images that translations A -> B are compared with
-        by the generic metrics (:meth:`domain_images` gives either domain)."""
-        return Unlabelled(self.domain_images("b", split)), None
+    def target_split(self, split: str) -> DomainSplit:
+        """Domain B's images: what translations A -> B are compared with by the generic metrics
+        (:meth:`domain_images` gives either domain)."""
+        return self._domain_split("b", split)
 
     # --- training ------------------------------------------------------------------------------
 
@@ -329,3 +311,35 @@ class UnpairedDataModule(ImageToImageDataModule):
             tuple(self.domains["train"]), self.image_size, self.crop, self.flip, self.shuffle_seed,
             rank, world_size,
         )  # fmt: skip
+
+
+def shared_classes(files: dict[str, list[tuple[Path, list[Path]]]]) -> tuple[list[str] | None, str]:
+    """The class names of two labelled domains, or ``(None, why they are unlabelled)``.
+
+    ``files`` maps each domain to its folders and their image files (``[(trainA/, [...]), (testA/,
+    [...])]``). The domains are labelled when every file lies in a first-level sub-folder of its folder
+    (the class), there are two classes at least, and both domains have the same class names (over their
+    training and test folders); label k is the k-th name in sorted order, the same on both sides. Class
+    folders whose names differ between the domains are unlabelled with a warning (a likely mistake).
+    """
+    names: dict[str, set[str]] = {}
+    for domain, folders in files.items():
+        for folder, paths in folders:
+            loose = next((p for p in paths if len(p.relative_to(folder).parts) < 2), None)
+            if loose is not None:
+                return None, (
+                    f"'{loose}' is not in a class sub-folder of '{folder}' (labelled domains keep every "
+                    "image in <domain folder>/<class>/)"
+                )
+        names[domain] = {p.relative_to(folder).parts[0] for folder, paths in folders for p in paths}
+    a, b = names["a"], names["b"]
+    if a != b:
+        why = (
+            f"the class sub-folders of the domains differ (only in A: {', '.join(sorted(a - b)) or '-'}; "
+            f"only in B: {', '.join(sorted(b - a)) or '-'})"
+        )
+        log.warning("Unpaired data: %s; the domains are read as unlabelled (no content preservation).", why)
+        return None, why
+    if len(a) < 2:
+        return None, f"all images are in one sub-folder ('{next(iter(a))}'), not in classes"
+    return sorted(a), ""

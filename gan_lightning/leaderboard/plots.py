@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from gan_lightning.leaderboard.runs import by_seed  # noqa: E402
-from gan_lightning.leaderboard.table import DIRECTIONS, Section  # noqa: E402
+from gan_lightning.leaderboard.table import Section  # noqa: E402
+from gan_lightning.log_names import DIRECTIONS  # noqa: E402
 from gan_lightning.report.plots import colors, save_figure, wrap  # noqa: E402
 
 STYLES = ("-", "--", ":", "-.")

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from gan_lightning.callbacks.metrics import PROTOCOL_FILE
+from gan_lightning.callbacks.periodic import PROTOCOL_FILE
 from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.protocol import MetricOptions, Protocol
 from gan_lightning.report.runs import Job, find_jobs, read_job, swept_keys

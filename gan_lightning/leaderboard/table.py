@@ -11,41 +11,19 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gan_lightning import log_names
 from gan_lightning.errors import ConfigError
 from gan_lightning.leaderboard.runs import Entry
-from gan_lightning.metrics.translation import SCALARS as TRANSLATION_SCALARS
-from gan_lightning.report.runs import METRICS
+from gan_lightning.log_names import DIRECTIONS, lower_is_better, metric_of, metric_order
 from gan_lightning.report.tables import escape, number
-
-DIRECTIONS = ("a2b", "b2a")
-LOWER_IS_BETTER = {**METRICS, "l1": True, "psnr": False, "cycle_l1": True, "cycle_psnr": False,
-                   "identity_l1": True, "domain_acc": False}  # fmt: skip
-ORDER = [*METRICS, *TRANSLATION_SCALARS, "l1", "psnr"]
-
-
-def base_metric(name: str) -> str:
-    """``fid_a2b`` -> ``fid``, ``kid_inception_b2a`` -> ``kid``: the name the direction of "better"
-    belongs to."""
-    for suffix in DIRECTIONS:
-        name = name.removesuffix(f"_{suffix}")
-    return name.removesuffix("_inception")
-
-
-def metric_order(name: str) -> tuple[int, str]:
-    """Columns in the order the metrics are defined in, a metric's directions side by side."""
-    base = base_metric(name)
-    return (ORDER.index(base) if base in ORDER else len(ORDER), name)
 
 
 def check_rank_by(name: str) -> None:
-    """``rank_by`` must name a metric the runs log (a translation metric with or without direction)."""
-    if base_metric(name) not in ORDER:
-        known = ", ".join(dict.fromkeys(ORDER))
+    """``rank_by`` must name a metric of :data:`~gan_lightning.log_names.METRICS` (one direction of a
+    translation metric too: ``fid_a2b``)."""
+    if metric_of(name) is None:
+        known = ", ".join(log_names.METRICS)
         raise ConfigError(f"rank_by={name} is not a metric; choose from {known} (or one with _a2b / _b2a).")
-
-
-def lower_is_better(name: str) -> bool:
-    return LOWER_IS_BETTER.get(base_metric(name), False)
 
 
 @dataclass
@@ -113,7 +91,7 @@ class Section:
 
     def metrics(self) -> list[str]:
         """The metric columns: every metric a row has (its seeds' spread aside), in a fixed order."""
-        names = {m for row in self.rows for e in row.scored for m in e.values if not m.endswith("_std")}
+        names = {m for row in self.rows for e in row.scored for m in e.values if metric_of(m) is not None}
         return sorted(names, key=metric_order)
 
 

@@ -16,11 +16,11 @@ from gan_lightning.leaderboard.runs import Entry, by_seed
 from gan_lightning.leaderboard.table import (
     Section,
     csv_rows,
-    lower_is_better,
     markdown_table,
     run_rows,
     write_csv,
 )
+from gan_lightning.log_names import lower_is_better
 
 log = logging.getLogger(__name__)
 

@@ -170,3 +170,17 @@ class ResizedFeatures(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         return self.net.features(fit_size(images.float(), self.size))
+
+
+class ResizedClassifier(ResizedFeatures):
+    """:class:`ResizedFeatures` that also classify: :meth:`features_and_predictions` gives the predicted
+    class (the argmax of the net's head) beside the features, :meth:`predict` the class alone."""
+
+    def features_and_predictions(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """(features (N, feature_dim), predicted class (N,)) in one pass."""
+        features = self(images)
+        return features, self.net.head(features).argmax(1)
+
+    def predict(self, images: Tensor) -> Tensor:
+        """Images (N, C, S, S) in [-1, 1] -> predicted class (N,), long."""
+        return self.features_and_predictions(images)[1]

@@ -36,43 +36,61 @@ def stack_images(dataset: Dataset) -> Tensor:
     return torch.stack([item[0] if isinstance(item, tuple | list) else item for item in items])
 
 
-class DomainFeatures(nets.ResizedFeatures):
+class DomainFeatures(nets.ResizedClassifier):
     """Images (N, C, S, S) in [-1, 1] -> domain-classifier features (N, feature_dim), resized to the
     net's input size; :meth:`features_and_predictions` also gives the predicted domain (0 = A, 1 = B)."""
 
-    def features_and_predictions(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        features = self(images)
-        return features, self.net.head(features).argmax(1)
-
 
 def train_domain_classifier(
-    images: dict[str, dict[str, Tensor]],
+    images: dict[str, dict[str, Tensor]], **options: Any
+) -> tuple[nets.DatasetClassifier, float]:
+    """Train A-vs-B on ``images[split][domain]`` ((N, C, S, S) in [-1, 1]; splits ``train`` and
+    ``test``); return the net (CPU, eval mode, frozen) and its test accuracy in [0, 1] (chance 0.5).
+    Random horizontal flips in training; the caller's random streams are untouched. ``options``:
+    :func:`fit_small_classifier`'s (epochs 4, batch 64, lr 3e-3, width 32, at most 64 px, ...)."""
+
+    def labelled(split: str) -> tuple[Tensor, Tensor]:
+        parts = images[split]
+        x = torch.cat([parts[d] for d in DOMAIN_LABELS])
+        y = torch.cat([torch.full((len(parts[d]),), label) for d, label in DOMAIN_LABELS.items()])
+        return x, y
+
+    return fit_small_classifier(labelled("train"), labelled("test"), 2, flip=True, **options)
+
+
+def fit_small_classifier(
+    train: tuple[Tensor, Tensor],
+    test: tuple[Tensor, Tensor],
+    num_classes: int,
+    flip: bool = False,
     epochs: int = 4,
     batch_size: int = 64,
     lr: float = 3e-3,
     width: int = 32,
     feature_dim: int = 128,
+    stem_stride: int = 1,
     max_size: int = 64,
     accelerator: str = "auto",
     progress: bool = False,
     seed: int = 0,
 ) -> tuple[nets.DatasetClassifier, float]:
-    """Train A-vs-B on ``images[split][domain]`` ((N, C, S, S) in [-1, 1]; splits ``train`` and
-    ``test``); return the net (CPU, eval mode, frozen) and its test accuracy in [0, 1] (chance 0.5).
-    Random horizontal flips in training; the caller's random streams are untouched."""
-
-    def labelled(split: str) -> TensorDataset:
-        parts = images[split]
-        x = torch.cat([nets.fit_size(parts[d], min(parts[d].shape[-1], max_size)) for d in DOMAIN_LABELS])
-        y = torch.cat([torch.full((len(parts[d]),), label) for d, label in DOMAIN_LABELS.items()])
-        return TensorDataset(x, y)
-
-    train_set, test_set = labelled("train"), labelled("test")
+    """Train a :class:`DatasetClassifier` on images ``train = (x (N, C, S, S) in [-1, 1], y (N,))``
+    shrunk to at most ``max_size`` px, with random horizontal flips when ``flip``; return the net (CPU,
+    eval mode, frozen) and its accuracy on ``test`` in [0, 1]. ``stem_stride=2``: the net works at half
+    the resolution (a quarter of the operations). The caller's random streams are untouched (the order
+    and the weights come from ``seed``)."""
+    size = min(train[0].shape[-1], max_size)
+    train_set = TensorDataset(nets.fit_size(train[0], size), train[1])
+    test_set = TensorDataset(nets.fit_size(test[0], size), test[1])
     shape = tuple(train_set.tensors[0].shape[1:])
     batch_size = min(batch_size, len(train_set))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        task = _FlipTask(shape, 2, lr=lr, epochs=epochs, width=width, feature_dim=feature_dim)
+        kind = _FlipTask if flip else nets.ClassifierTask
+        task = kind(
+            shape, num_classes, lr=lr, epochs=epochs, width=width, feature_dim=feature_dim,
+            stem_stride=stem_stride,
+        )  # fmt: skip
         loader = DataLoader(
             train_set, batch_size=batch_size, shuffle=True, drop_last=True,
             generator=torch.Generator().manual_seed(seed),

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
+from gan_lightning.errors import ConfigError
 from gan_lightning.metrics.evaluator import SampleEvaluator
 from gan_lightning.metrics.extractors import build_extractor
 from gan_lightning.metrics.rotation_net import load_or_train_rotation_features, rotation_features_path
@@ -79,6 +80,12 @@ class PairedEvaluator:
             for suffix, extractor in self.spaces.items()
         }
 
+    @property
+    def scalar_names(self) -> tuple[str, ...]:
+        """The names :meth:`evaluate` returns, in :data:`SCALARS`' order."""
+        inception = "_inception" in self.spaces
+        return tuple(m for m in SCALARS if inception or not m.endswith("_inception"))
+
     @torch.no_grad()
     def evaluate(self, model, ema: bool | None = None) -> dict[str, float]:
         """``{"fid": ..., "kid": ..., "l1": ..., "psnr": ...}`` of ``model`` (a PairedTranslation)."""
@@ -130,6 +137,11 @@ def build_paired_evaluator(
         if inception_weights
         else None
     )
+    if "test" not in datamodule.splits or datamodule.num_pairs("test") < 2:
+        raise ConfigError(
+            "The paired metrics compare translations of the test pairs with their targets, and FID needs "
+            "at least 2 of them: give testA/ testB/ folders or a larger data.test_fraction (or metrics=none)."
+        )
     pairs = datamodule.pair_images("test")
     items = [pairs[i] for i in range(len(pairs))]
     sources, targets = torch.stack([s for s, _ in items]), torch.stack([t for _, t in items])

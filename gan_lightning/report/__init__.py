@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gan_lightning import log_names
 from gan_lightning.report import plots
-from gan_lightning.report.runs import Job, find_jobs, label, read_job, swept_keys
+from gan_lightning.report.runs import Job, find_jobs, label, present_metrics, read_job, swept_keys
 from gan_lightning.report.tables import rows, write_csv, write_markdown
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def build_report(root: Path, out: Path | None = None, stale_after_s: float = 600
     curves = {
         "Losses": list(log_names.MAIN_LOSSES),
         "D(x) and D(G(z))": list(log_names.D_OUTPUTS),
-        "Metrics during training": [f"val/{m}" for m in plots.METRICS],
+        "Metrics during training": [f"val/{m}" for m in present_metrics(jobs)],
     }
     figures = [
         (title, f"report_{name}.png", partial(plots.plot_curves, jobs, labels, tags, title))

@@ -16,8 +16,9 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from gan_lightning import log_names  # noqa: E402
-from gan_lightning.report.runs import METRICS, Job  # noqa: E402
+from gan_lightning.report.runs import Job, present_metrics  # noqa: E402
 
+PANELS_PER_ROW = 4
 TITLES = {
     log_names.D_LOSS: "D loss",
     log_names.G_LOSS: "G loss",
@@ -54,16 +55,27 @@ def save_figure(
     return path
 
 
+def _panels(n: int, width: float) -> tuple[plt.Figure, list]:
+    """A figure of ``n`` panels, at most :data:`PANELS_PER_ROW` a row (translation runs have a panel per
+    metric and direction); the unused ones of the last row hidden."""
+    ncols = min(n, PANELS_PER_ROW)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.8 * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
 def plot_curves(jobs: list[Job], labels: list[str], tags: list[str], title: str, path: Path) -> Path | None:
     """One panel per tag, every job's curve in it; None when no job logged any of the tags."""
     tags = [t for t in tags if any(job.curves.get(t) for job in jobs)]
     if not tags:
         return None
-    fig, axes = plt.subplots(1, len(tags), figsize=(5 * len(tags), 3.8), squeeze=False)
+    fig, axes = _panels(len(tags), 5)
     handles, names = [], []
     for job, label, color in zip(jobs, labels, colors(len(jobs)), strict=True):
         line = None
-        for ax, tag in zip(axes[0], tags, strict=True):
+        for ax, tag in zip(axes, tags, strict=True):
             if points := job.curves.get(tag):
                 (line,) = ax.plot(
                     *zip(*points, strict=True), color=color, marker="." if len(points) < 30 else ""
@@ -71,7 +83,7 @@ def plot_curves(jobs: list[Job], labels: list[str], tags: list[str], title: str,
         if line is not None:
             handles.append(line)
             names.append(wrap(label))
-    for ax, tag in zip(axes[0], tags, strict=True):
+    for ax, tag in zip(axes, tags, strict=True):
         ax.set(title=TITLES.get(tag, tag), xlabel="generator step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -97,7 +109,7 @@ def plot_against(jobs: list[Job], key: str, keys: list[str], path: Path) -> Path
     jobs = [job for job in jobs if key in job.params and any(job.curves.values())]
     if not jobs:
         return None
-    quantities = [(f"{m} (final, best dashed)", m) for m in METRICS if any(j.best(m) for j in jobs)]
+    quantities = [(f"{m} (final, best dashed)", m) for m in present_metrics(jobs)]
     quantities += [("final D loss", log_names.D_LOSS), ("final G loss", log_names.G_LOSS)]
     quantities = [(t, q) for t, q in quantities if any(_value(j, q) is not None for j in jobs)]
     if not quantities:
@@ -107,21 +119,21 @@ def plot_against(jobs: list[Job], key: str, keys: list[str], path: Path) -> Path
     groups: dict[str, list[int]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault(", ".join(f"{k}={job.params.get(k, '-')}" for k in others), []).append(i)
-    fig, axes = plt.subplots(1, len(quantities), figsize=(4.5 * len(quantities), 3.8), squeeze=False)
+    fig, axes = _panels(len(quantities), 4.5)
     handles = []
     for (group, members), color in zip(groups.items(), colors(len(groups)), strict=True):
         members.sort(key=lambda i: x[i])
-        for ax, (_, quantity) in zip(axes[0], quantities, strict=True):
+        for ax, (_, quantity) in zip(axes, quantities, strict=True):
             for best, style in ((False, "-o"), (True, "--x")):
-                if best and quantity not in METRICS:
+                if best and log_names.metric_of(quantity) is None:
                     continue
                 points = [(x[i], v) for i in members if (v := _value(jobs[i], quantity, best)) is not None]
                 if points:
                     (line,) = ax.plot(*zip(*points, strict=True), style, color=color)
-                    if not best and ax is axes[0][0]:
+                    if not best and ax is axes[0]:
                         handles.append((line, group or key))
     numeric = categories is None and all(v > 0 for v in x)
-    for ax, (title, _) in zip(axes[0], quantities, strict=True):
+    for ax, (title, _) in zip(axes, quantities, strict=True):
         ax.set(title=title, xlabel=key)
         if categories is not None:
             ax.set_xticks(range(len(categories)), categories, rotation=30 if len(categories) > 4 else 0)
@@ -137,7 +149,7 @@ def plot_against(jobs: list[Job], key: str, keys: list[str], path: Path) -> Path
 
 
 def _value(job: Job, quantity: str, best: bool = False) -> float | None:
-    if quantity in METRICS:
+    if log_names.metric_of(quantity) is not None:
         if best:
             found = job.best(quantity)
             return found[0] if found else None

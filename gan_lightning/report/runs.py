@@ -19,21 +19,8 @@ from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
 from gan_lightning import log_names
 
-# Metrics of the GANMetrics callback, and whether a lower value is better.
-METRICS: dict[str, bool] = {
-    "fid": True,
-    "kid": True,
-    "class_acc": False,
-    "precision": False,
-    "recall": False,
-    "density": False,
-    "coverage": False,
-    "is": False,
-    "is_classifier": False,
-    "ppl": True,
-    "modes_covered": False,
-    "high_quality": False,
-}
+# The metrics (``val/<name>``) and whether a lower value is better: the one registry, in log_names.
+METRICS = log_names.METRICS
 CURVES = (*log_names.MAIN_LOSSES, *log_names.D_OUTPUTS)
 RUN_MARKERS = (".hydra", "tensorboard", "train.log", "checkpoints", "samples")
 ERROR_LINE = re.compile(r"\]\[(?:ERROR|CRITICAL)\] - (.*)")
@@ -77,13 +64,26 @@ class Job:
         return [(step, (t - start) / 60, v) for (step, v), t in zip(points, times, strict=True)]
 
     def best(self, metric: str) -> tuple[float, int] | None:
-        """(value, step) of the best ``val/<metric>``: min for fid/kid/ppl, max for the others."""
+        """(value, step) of the best ``val/<metric>``: the lowest where lower is better (fid, kid, ppl,
+        cycle_l1, ...: :data:`~gan_lightning.log_names.METRICS`), else the highest."""
         points = self.curves.get(f"val/{metric}")
         if not points:
             return None
-        pick = min if METRICS[metric] else max
+        pick = min if log_names.lower_is_better(metric) else max
         step, value = pick(points, key=lambda p: p[1])
         return value, step
+
+
+def present_metrics(jobs: list[Job]) -> list[str]:
+    """The metrics that at least one job logged (``fid``, ``kid``, ..., ``fid_a2b``, ``fid_b2a``, ...),
+    in the registry's order, each metric's directions together."""
+    names = {
+        tag.removeprefix("val/")
+        for job in jobs
+        for tag, points in job.curves.items()
+        if points and tag.startswith("val/") and log_names.metric_of(tag.removeprefix("val/"))
+    }
+    return sorted(names, key=log_names.metric_order)
 
 
 def split_override(override: str) -> tuple[str, str]:

@@ -7,12 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gan_lightning import log_names
-from gan_lightning.report.runs import METRICS, Job, common_overrides
-
-
-def present_metrics(jobs: list[Job]) -> list[str]:
-    """The metrics (``fid``, ``kid``, ...) that at least one job logged, in a fixed order."""
-    return [m for m in METRICS if any(job.curves.get(f"val/{m}") for job in jobs)]
+from gan_lightning.report.runs import Job, common_overrides, present_metrics
 
 
 def rows(jobs: list[Job], keys: list[str]) -> list[dict[str, object]]:
@@ -81,14 +76,27 @@ def write_markdown(
     lines += _markdown_table(jobs, keys)
     lines += [
         "",
-        "Best = lowest FID / KID / PPL, highest class_acc / precision / recall / density / coverage / IS / "
-        "modes_covered / high_quality (at step). "
-        "Steps are generator steps. `report.csv` holds every value.",
+        _best_note(present_metrics(jobs)) + "Steps are generator steps. `report.csv` holds every value.",
     ]
     for title, file in plots:
         lines += ["", f"## {title}", "", f"![{title}]({file})" if file.endswith(".png") else f"({file})"]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _best_note(metrics: list[str]) -> str:
+    """Which way each present metric is better (from the registry), e.g. ``Best = lowest fid / kid,
+    highest domain_acc (at step).`` (directions of one metric named once)."""
+    names = list(dict.fromkeys(log_names.metric_of(m) for m in metrics))
+    lowest = [n for n in names if log_names.METRICS[n]]
+    highest = [n for n in names if not log_names.METRICS[n]]
+    parts = [
+        f"{word} {' / '.join(group)}" for word, group in (("lowest", lowest), ("highest", highest)) if group
+    ]
+    note = f"Best = {', '.join(parts)} (at step). " if parts else ""
+    if any(log_names.metric_of(m) != m for m in metrics):
+        note += "Per direction: `_a2b` translates A to B (judged against B), `_b2a` B to A. "
+    return note
 
 
 def _markdown_table(jobs: list[Job], keys: list[str]) -> list[str]:

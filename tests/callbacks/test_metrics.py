@@ -130,17 +130,21 @@ def test_stylegan2_logs_its_perceptual_path_length(compose_cfg, mnist_root, clas
     assert metrics["hp/ppl_best"] == min(e.value for e in ppl)  # the lower the better
 
 
-def test_every_scalar_has_the_direction_the_report_gives_it():
-    from gan_lightning.callbacks.metrics import BEST, SCALARS
+def test_every_scalar_has_one_better_direction_that_report_and_callbacks_share():
+    from gan_lightning import log_names
+    from gan_lightning.callbacks.metrics import SCALARS
+    from gan_lightning.metrics import paired, translation
     from gan_lightning.metrics.evaluator import METRICS as IMAGE_METRICS
     from gan_lightning.report.runs import METRICS as REPORTED
 
-    assert set(SCALARS) == set(REPORTED) == set(BEST)
-    assert {name for name, pick in BEST.items() if pick is min} == {
-        n for n, lower in REPORTED.items() if lower
-    }
+    assert REPORTED is log_names.METRICS  # one table
     logged = {"is", "is_classifier"} | set(IMAGE_METRICS) - {"is"}
     assert logged <= set(SCALARS)
+    assert set(SCALARS) | set(translation.SCALARS) | set(paired.SCALARS) == set(REPORTED)
+    lower = {n for n, is_lower in REPORTED.items() if is_lower}
+    assert lower == {"fid", "kid", "ppl", "fid_inception", "kid_inception", "l1", "cycle_l1", "identity_l1"}
+    assert log_names.lower_is_better("kid_inception_b2a") and not log_names.lower_is_better("content_acc_a2b")
+    assert log_names.metric_of("kid_std") is None and log_names.metric_of("fid_a2b") == "fid"
 
 
 def test_the_hparams_summary_lists_the_evaluated_metrics_fid_first():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +18,7 @@ from gan_lightning.data import UnpairedDataModule
 from gan_lightning.data.image_files import find_images
 from gan_lightning.data.image_to_image import default_load_size
 from gan_lightning.errors import ConfigError, DatasetNotFoundError
-from tests.conftest import SHARED_DATASETS
+from tests.conftest import SHAPES, SHARED_DATASETS, make_labelled_domains
 from tests.data.folders import write_truncated
 
 A_BASE, B_BASE, STEP = 10, 150, 15  # image i of A has red level 10 + 15 i, of B 150 + 15 i
@@ -311,6 +313,55 @@ def test_broken_file_is_named_or_skipped(tmp_path: Path) -> None:
 
 
 # --- the config and the real data -------------------------------------------------------------
+
+
+# --- labels: class sub-folders with the same names in both domains -----------------------------------
+
+
+def folder_labels(dm: UnpairedDataModule, domain: str, split: str) -> list[int]:
+    """The label each image should have: the index of its class folder's name."""
+    return [dm.domain_classes.index(p.parent.name) for p in dm.domain_paths(domain, split)]
+
+
+def test_class_sub_folders_with_the_same_names_label_both_domains(labelled_domains):
+    dm = ready(path=str(labelled_domains))
+    assert dm.domain_classes == list(SHAPES) and dm.unlabelled_because == ""
+    for domain in "ab":
+        for split, n in (("train", 6), ("test", 4)):
+            labels = dm.domain_labels(domain, split)
+            assert labels.dtype == torch.long and len(labels) == len(dm.domain_images(domain, split)) == 3 * n
+            assert labels.tolist() == folder_labels(dm, domain, split)
+    assert dm.domain_labels("b", "test").tolist() == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_two_labelled_folders_keep_the_labels_of_their_held_out_images(labelled_domains):
+    dm = ready(path_a=str(labelled_domains / "trainA"), path_b=str(labelled_domains / "trainB"))
+    assert dm.domain_classes == list(SHAPES) and dm.domain_sizes("test") == (2, 2)  # 10% of 18
+    for domain in "ab":
+        for split in ("train", "test"):
+            assert dm.domain_labels(domain, split).tolist() == folder_labels(dm, domain, split)
+
+
+def test_class_names_that_differ_between_the_domains_leave_them_unlabelled(tmp_path, caplog):
+    root = make_labelled_domains(tmp_path / "shapes", names_b=("cross", "circle", "square"))
+    with caplog.at_level(logging.WARNING, logger="gan_lightning.data.unpaired"):
+        dm = ready(path=str(root))
+    assert dm.domain_classes is None and dm.domain_labels("a", "test") is None
+    assert "only in A: disc; only in B: circle" in dm.unlabelled_because
+    assert "read as unlabelled" in caplog.text
+
+
+def test_loose_files_flat_folders_and_a_single_folder_are_unlabelled(tmp_path, labelled_domains):
+    loose = labelled_domains / "testB" / "stray.png"
+    shutil.copy(next((labelled_domains / "testB" / "disc").glob("*.png")), loose)
+    dm = ready(path=str(labelled_domains))
+    assert dm.domain_classes is None and f"'{loose}' is not in a class sub-folder" in dm.unlabelled_because
+    assert ready(path=str(cyclegan_layout(tmp_path / "flat"))).domain_classes is None
+    one = tmp_path / "one"
+    for name in ("trainA", "trainB"):
+        make_domain(one / name / "faces", 3, A_BASE)
+    dm = ready(path=str(one), test_fraction=0.0)
+    assert dm.domain_classes is None and "one sub-folder ('faces')" in dm.unlabelled_because
 
 
 def test_config_builds_the_datamodule(compose_cfg, tmp_path: Path) -> None:
