@@ -17,7 +17,6 @@ from gan_lightning.sample import main as sample_main
 from tests.eval_helpers import (
     classifier_cache,
     run_main,
-    single_thread,
     tiny_checkpoint,
     tiny_classifier,
     tiny_data_root,
@@ -26,10 +25,7 @@ from tests.eval_helpers import (
 METRICS = ("fid", "kid", "kid_std", "class_acc", "class_histogram")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests.conftest: tiny nets, one thread
 
 
 @pytest.fixture(scope="module")
