@@ -27,6 +27,8 @@ from gan_lightning.sweeps import optimized_value, report_failed_job
 log = logging.getLogger(__name__)
 # GAN checkpoints hold the state after each generator step, by design.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+# The datamodules resume their order themselves (batches_seen in their state_dict), mid-epoch included.
+warnings.filterwarnings("ignore", message="You.re resuming from a checkpoint that ended before the epoch")
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:

@@ -139,3 +139,35 @@ def test_sigkill_then_resume_ends_with_the_same_weights(case, tmp_path, mnist_ro
         assert recorded(tmp_path / "straight") == recorded(crashed_dir) == sizes
     if case == "cyclegan":
         assert expected["pool_a.images"].shape[0] == 10  # 10 steps of batch 1: the pool filled while killed
+
+
+SHORT = 8  # a finished run of two loader epochs
+
+
+@pytest.mark.parametrize("case", ["mlp-dropout-scheduler", "cyclegan"])
+def test_a_finished_run_extended_from_its_last_checkpoint_ends_as_one_longer_run(
+    case, tmp_path, mnist_root, request
+):
+    """Train 8 steps (two whole loader epochs), then resume from the finished run's last.ckpt with
+    max_steps=10: Lightning restores that checkpoint with an epoch number one ahead of the data's (it
+    counted the epoch that max_steps ended as done), yet the data must go on from batch 8 as in one run
+    of 10 steps."""
+    env = {"GAN_DATA_DIR": str(mnist_root)}
+    options = (*CASES[case], *RUN)
+    if case == "cyclegan":  # a constant learning rate: CycleGAN's schedule depends on max_steps
+        options = (*options, f"data.path={request.getfixturevalue('two_domains')}", "scheduler=none")
+    straight = cli(*options, f"hydra.run.dir={tmp_path / 'straight'}", env=env)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+
+    run_dir = tmp_path / "extended"
+    short = cli(*options, f"trainer.max_steps={SHORT}", f"hydra.run.dir={run_dir}", env=env)
+    assert short.returncode == 0, short.stderr[-3000:]
+    last = run_dir / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["state_dict"]["generator_step"].item() == SHORT
+    extended = cli(*options, f"hydra.run.dir={run_dir}", f"ckpt_path={last}", env=env)
+    assert extended.returncode == 0, extended.stderr[-3000:]
+
+    expected, got = final_weights(tmp_path / "straight"), final_weights(run_dir)
+    assert got["generator_step"].item() == 10
+    different = [name for name in expected if not torch.equal(expected[name], got[name])]
+    assert not different, f"weights differ after extending the run: {different}"

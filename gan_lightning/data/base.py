@@ -188,26 +188,14 @@ class GANDataModule(pl.LightningDataModule):
                 f"Each of the {world_size} processes gets {len(order)} samples, fewer than "
                 f"data.batch_size={self.batch_size}. Lower data.batch_size or use fewer devices."
             )
-        sizes = self.training_batch_sizes()
-        if sizes is not None:
-            return self._scheduled_loader(order, sizes, batches_per_epoch, world_size)
-        epoch, batch = divmod(self.batches_seen, batches_per_epoch)  # where a resumed run continues
-        order.set_epoch(epoch)
-        order.start_at(batch * self.batch_size)
-        if self.on_device:
-            return DataLoader(
-                self._tensors_on_device(), batch_size=self.batch_size, sampler=order, drop_last=True,
-                collate_fn=keep_batch,
-            )  # fmt: skip
-        return DataLoader(
-            self.train_set, batch_size=self.batch_size, sampler=order, drop_last=True, **self._workers()
-        )
+        sizes = self.training_batch_sizes() or BatchSizes.constant(self.batch_size)
+        return self._scheduled_loader(order, sizes, batches_per_epoch, world_size)
 
     def _scheduled_loader(
         self, order: EpochShuffle, sizes: BatchSizes, batches_per_epoch: int, world_size: int
     ) -> DataLoader:
-        """The loader of batches whose size changes with the step: batch ``k`` (the run's, from
-        ``batches_seen``) has the size of generator step ``k`` (:class:`ScheduledBatches`)."""
+        """The loader of the run's batches: batch ``k`` (the run's, from ``batches_seen``) has the size of
+        generator step ``k`` (:class:`ScheduledBatches`); each loader epoch starts where the run is."""
         for name, size in zip(sizes.names, sizes.sizes, strict=True):
             if size > len(order):
                 share = f" each of the {world_size} processes gets" if world_size > 1 else ""

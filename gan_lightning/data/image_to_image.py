@@ -15,17 +15,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import functional as TF
 
 from gan_lightning import devices
 from gan_lightning.data.base import GANDataModule
 from gan_lightning.data.image_set import ImageSet
-from gan_lightning.data.order import EpochShuffle, Passes
+from gan_lightning.data.order import EpochShuffle
 from gan_lightning.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -167,16 +167,19 @@ class EndlessOrder:
         return self._cached[1][offset]
 
 
-class RunPositions(Passes):
-    """Positions ``epoch * per_epoch ... (epoch + 1) * per_epoch - 1`` of the run, for loader epoch
-    ``epoch`` (Lightning calls :meth:`set_epoch`); :meth:`start_at` skips into the next pass once."""
+class RunPositions(Sampler[int]):
+    """The run's positions from ``next_position()`` (where the run is when a loader epoch starts: the
+    datamodule's ``batches_seen`` x batch size) to the end of that loader epoch, the next multiple of
+    ``per_epoch``. Lightning's epoch number plays no part, so a run resumed from any checkpoint (also
+    the last one of a finished run) continues with the uninterrupted run's positions."""
 
-    def __init__(self, per_epoch: int) -> None:
-        self.per_epoch = per_epoch
+    def __init__(self, per_epoch: int, next_position: Callable[[], int]) -> None:
+        self.per_epoch, self.next_position = per_epoch, next_position
 
     def __iter__(self) -> Iterator[int]:
-        first = self.epoch * self.per_epoch
-        return iter(range(first + self.take_start(), first + self.per_epoch))
+        # A generator: the start is read at the pass's first item, once the batches before it are counted.
+        first = self.next_position()
+        yield from range(first, (first // self.per_epoch + 1) * self.per_epoch)
 
     def __len__(self) -> int:
         return self.per_epoch
@@ -298,10 +301,9 @@ class ImageToImageDataModule(GANDataModule):
                 f"Each of the {world_size} processes gets {len(samples)} {self.samples_are}, fewer than "
                 f"data.batch_size={self.batch_size}. Lower data.batch_size or use fewer devices."
             )
-        positions = RunPositions(batches_per_epoch * self.batch_size)
-        epoch, batch = divmod(self.batches_seen, batches_per_epoch)  # where a resumed run continues
-        positions.set_epoch(epoch)
-        positions.start_at(batch * self.batch_size)
+        positions = RunPositions(
+            batches_per_epoch * self.batch_size, next_position=lambda: self.batches_seen * self.batch_size
+        )
         return DataLoader(
             samples,
             batch_size=self.batch_size,

@@ -10,9 +10,11 @@ size that a :class:`BatchSizes` plan gives each generator step: ``data.batch_siz
 size per resolution in progressive growing (``model.progressive.batch_sizes``). Batch ``k`` takes the
 next ``b(k)`` indices of the current permutation, or the first ``b(k)`` of the next one when fewer are
 left (those are skipped, as ``drop_last`` does): a batch never holds a sample twice, and with one size
-the batches would be those of ``DataLoader(sampler=EpochShuffle, batch_size=b, drop_last=True)`` (which
-the datamodule keeps using when the size never changes). Where batch ``k`` starts is computed from the
-plan in closed form, so resuming at any batch is exact.
+the batches are those of ``DataLoader(sampler=EpochShuffle, batch_size=b, drop_last=True)``. Where
+batch ``k`` starts is computed from the plan in closed form, and each loader epoch starts at the run's
+count of batches (``batches_seen``), not at Lightning's epoch number: resuming at any batch is exact,
+from a checkpoint of the middle of a run as from the last one of a finished run (which Lightning
+restores as the start of a new epoch).
 """
 
 from __future__ import annotations
@@ -25,28 +27,7 @@ import torch
 from torch.utils.data import Sampler
 
 
-class Passes(Sampler):
-    """A sampler read one pass (loader epoch) at a time: Lightning calls :meth:`set_epoch` at the start
-    of every epoch, and :meth:`start_at` makes the next pass begin at a given item (used once, when a
-    run resumes in the middle of an epoch). Subclasses call :meth:`take_start` in ``__iter__``."""
-
-    epoch: int = 0
-    _start: int = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def start_at(self, position: int) -> None:
-        """Skip the first ``position`` items of the next pass only."""
-        self._start = position
-
-    def take_start(self) -> int:
-        """Where this pass starts (0 unless :meth:`start_at` said otherwise, for this pass only)."""
-        start, self._start = self._start, 0
-        return start
-
-
-class EpochShuffle(Passes):
+class EpochShuffle(Sampler[int]):
     """Indices 0..n-1 in a random order fixed by ``(seed, epoch)``, split between DDP ranks.
 
     Args:
@@ -56,8 +37,13 @@ class EpochShuffle(Passes):
             every rank gets ``n // world_size`` indices so that all ranks run the same number of steps.
     """
 
+    epoch: int = 0  # the permutation that iterating yields (:meth:`set_epoch`)
+
     def __init__(self, n: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         self.n, self.seed, self.rank, self.world_size = n, seed, rank, world_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def permutation(self, epoch: int) -> torch.Tensor:
         """This rank's indices for ``epoch``, (n // world_size,) long."""
@@ -66,8 +52,7 @@ class EpochShuffle(Passes):
         return order[self.rank : len(self) * self.world_size : self.world_size]
 
     def __iter__(self) -> Iterator[int]:
-        start = self.take_start()
-        return iter(self.permutation(self.epoch)[start:].tolist())
+        return iter(self.permutation(self.epoch).tolist())
 
     def __len__(self) -> int:
         return self.n // self.world_size

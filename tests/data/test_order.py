@@ -28,15 +28,6 @@ def test_every_epoch_is_a_new_permutation_fixed_by_the_seed():
     assert list(other) != epochs[0]
 
 
-def test_start_at_skips_into_the_epoch_once():
-    order = EpochShuffle(20, seed=0)
-    order.set_epoch(2)
-    full = list(order)
-    order.start_at(8)
-    assert list(order) == full[8:]
-    assert list(order) == full  # the next pass starts at the beginning again
-
-
 def test_ranks_share_the_epoch_without_overlap():
     shares = [list(EpochShuffle(21, seed=1, rank=r, world_size=2)) for r in range(2)]
     assert len(shares[0]) == len(shares[1]) == 10  # equal shares: every rank runs the same steps
