@@ -1,8 +1,8 @@
 """Sanity check of the offline feature spaces: do the metrics move the right way on corrupted real data?
 
-    python benchmarks/feature_sanity.py --folder /work/shared/datasets/anime-faces --image-size 64 \\
+    python benchmarks/feature_sanity.py --folder ../shared/datasets/anime-faces --image-size 64 \\
         [--n 2000] [--epochs E] [--root DIR]
-    GAN_DATA_DIR=/work/shared/datasets GAN_CACHE_DIR=/tmp/gan_cache \\
+    GAN_DATA_DIR=../shared/datasets GAN_CACHE_DIR=/tmp/gan_cache \\
         python benchmarks/feature_sanity.py --data mnist [--n 2000]
 
 ``--folder``: the rotation net's feature space (unlabelled images), trained on the folder

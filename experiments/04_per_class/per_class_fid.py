@@ -1,8 +1,8 @@
 """FID per MNIST digit: one conditional GAN against ten per-class GANs, under one protocol.
 
     python experiments/04_per_class/per_class_fid.py \
-        --cgan /work/exp/04_per_class/cgan/checkpoints/last.ckpt \
-        --per-class /work/exp/04_per_class/per_class --n 1000 --out experiments/04_per_class/results
+        --cgan runs/04_per_class/cgan/checkpoints/last.ckpt \
+        --per-class runs/04_per_class/per_class --n 1000 --out experiments/04_per_class/results
 
 For digit k, each row runs what these two commands run (in this process, to load torch once):
 

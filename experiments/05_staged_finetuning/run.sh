@@ -4,7 +4,7 @@
 #
 #   experiments/05_staged_finetuning/run.sh ROOT [Hydra overrides for every stage ...]
 #   experiments/05_staged_finetuning/run.sh outputs/finetune                       # full budget (GPU)
-#   experiments/05_staged_finetuning/run.sh /work/exp/05_staged_finetuning \
+#   experiments/05_staged_finetuning/run.sh runs/05_staged_finetuning \
 #       trainer.max_steps=400 metrics.every_n_steps=400 \
 #       trainer.enable_progress_bar=false '~callbacks.progress_bar'               # reduced (CPU)
 #
