@@ -1,12 +1,16 @@
 """Saving and restoring the global random number generators, for exact resume from a checkpoint.
 
 Training noise has its own per-step generator (:meth:`AdversarialModule.training_rng`); these global states
-cover everything else that draws from the default generators, such as dropout.
+cover everything else that draws from the default generators, such as dropout. Work beside training
+(evaluations, sample grids, training a feature net) runs inside :func:`untouched_global_rng`, so that a
+run's weights never depend on its evaluation schedule or on what was already cached.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -38,3 +42,15 @@ def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
+
+
+@contextmanager
+def untouched_global_rng() -> Iterator[None]:
+    """Run the block, then put every global generator back where it was: whatever the block draws
+    (a ``DataLoader`` iterator draws its base seed from torch's generator, dropout in eval code ...)
+    leaves the training's random streams alone."""
+    states = rng_states()
+    try:
+        yield
+    finally:
+        set_rng_states(states)

@@ -82,7 +82,7 @@ class GANMetrics(MetricEvaluation):
         the extractor of ``datamodule`` (``is`` with the rotation net, see ``check_model_metrics``)."""
         check_model_metrics(self.options, model, datamodule)
 
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+    def prepare(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
         self.toy = not getattr(datamodule, "is_image", True)
         if self.toy:

@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from gan_lightning import log_names
+from gan_lightning.rng import untouched_global_rng
 
 PROTOCOL_FILE = "metrics_protocol.json"  # in the run directory: the protocol of its metrics, as JSON
 
@@ -19,7 +20,10 @@ PROTOCOL_FILE = "metrics_protocol.json"  # in the run directory: the protocol of
 class PeriodicEvaluation(pl.Callback):
     """Calls :meth:`run` every ``every_n_steps`` generator steps (0: never in between), once at the end
     of training unless the last step was just evaluated, and at step 0 when ``at_start``. Subclasses set
-    ``every_n_steps`` and ``at_start``, and implement :meth:`run` (which records ``last_step``)."""
+    ``every_n_steps`` and ``at_start``, and implement :meth:`run` (which records ``last_step``).
+
+    :meth:`run` and :meth:`setup` (real features, feature nets) leave the global random generators as
+    they found them: a run's weights do not depend on when it is evaluated, nor on what was cached."""
 
     every_n_steps: int = 0
     at_start: bool = False
@@ -28,19 +32,30 @@ class PeriodicEvaluation(pl.Callback):
     def run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> Any:
         raise NotImplementedError
 
+    def prepare(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """What a subclass does once before training (Lightning's ``setup``)."""
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        with untouched_global_rng():
+            self.prepare(trainer, pl_module, stage)
+
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        with untouched_global_rng():
+            self.run(trainer, pl_module, step)
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.at_start and pl_module.steps_done == 0:
-            self.run(trainer, pl_module, 0)
+            self._run(trainer, pl_module, 0)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         step = pl_module.steps_done
         if self.every_n_steps > 0 and step % self.every_n_steps == 0:
-            self.run(trainer, pl_module, step)
+            self._run(trainer, pl_module, step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         step = pl_module.steps_done
         if step != self.last_step:
-            self.run(trainer, pl_module, step)
+            self._run(trainer, pl_module, step)
 
 
 class MetricEvaluation(PeriodicEvaluation):

@@ -24,6 +24,7 @@ from torchvision.utils import make_grid, save_image  # noqa: E402
 
 from gan_lightning.callbacks.periodic import PeriodicEvaluation  # noqa: E402
 from gan_lightning.errors import ConfigError  # noqa: E402
+from gan_lightning.rng import untouched_global_rng
 
 
 class SampleGrid(PeriodicEvaluation):
@@ -94,7 +95,8 @@ class SampleGrid(PeriodicEvaluation):
     # --- hooks --------------------------------------------------------------------------------------
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._fixed_inputs(pl_module, trainer)
+        with untouched_global_rng():  # test images read here leave the training's random streams alone
+            self._fixed_inputs(pl_module, trainer)
         if not trainer.is_global_zero:
             return
         ema = getattr(pl_module, "ema", None) is not None

@@ -74,7 +74,7 @@ class TranslationMetrics(MetricEvaluation):
         self.history: list[dict[str, Any]] = []
         self.last_step = -1
 
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+    def prepare(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self.evaluator is not None:
             return
         datamodule = trainer.datamodule

@@ -26,7 +26,7 @@ from gan_lightning.data.order import EpochShuffle
 from gan_lightning.data.tensor_dataset import TensorBatches, keep_batch
 from gan_lightning.metrics.classifier_net import ClassifierTask, classifier_path, save_classifier
 from gan_lightning.metrics.rotation_net import load_or_train_rotation_features, rotation_features_path
-from gan_lightning.rng import rng_states, set_rng_states
+from gan_lightning.rng import untouched_global_rng
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,11 @@ def ensure_feature_net(data: dict[str, Any], accelerator: str = "auto", **option
     saved and restored, so a run that trains it first draws the same weights and noise as one that
     finds it.
     """
+    with untouched_global_rng():
+        return _ensure_feature_net(data, accelerator, **options)
+
+
+def _ensure_feature_net(data: dict[str, Any], accelerator: str, **options: Any) -> Path | None:
     whole = {**data, "classes": None, "subset": None, "on_device": False}
     datamodule = build(OmegaConf.create(whole))
     if not datamodule.is_image:
@@ -163,11 +168,7 @@ def ensure_feature_net(data: dict[str, Any], accelerator: str = "auto", **option
         "are computed in its feature space (metrics.train_classifier=false turns this off).",
         datamodule.name, path, options.get("epochs", DEFAULTS["epochs"]),
     )  # fmt: skip
-    states = rng_states()
-    try:
-        path, accuracy = fit_classifier(datamodule, path, accelerator, **options)
-    finally:
-        set_rng_states(states)
+    path, accuracy = fit_classifier(datamodule, path, accelerator, **options)
     log.warning("%s classifier: test accuracy %.4f, saved to %s", datamodule.name, accuracy, path)
     return path
 

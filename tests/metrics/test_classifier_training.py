@@ -25,16 +25,15 @@ METRICS = (
 )  # fmt: skip
 
 
-def generator_weights(out: Path) -> dict[str, torch.Tensor]:
-    state = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
-    return {k: v for k, v in state.items() if k.startswith("generator.")}
+def all_weights(out: Path) -> dict[str, torch.Tensor]:
+    return torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
 
 
 def test_first_run_trains_the_classifier_and_the_next_reuses_it(
     compose_cfg, mnist_root, tmp_path, monkeypatch
 ):
-    first = tmp_path / "first"
-    train(compose_cfg(*QUICK, *METRICS, "seed=0", f"data.root={mnist_root}", out=first), first)
+    first = tmp_path / "first"  # model=gan: its D's dropout draws from the global random streams
+    train(compose_cfg(*QUICK, *METRICS, "model=gan", "seed=0", f"data.root={mnist_root}", out=first), first)
     path = classifier_path(mnist_root, "mnist")
     _, meta = load_classifier(path)
     assert meta["dataset"] == "mnist" and 0.0 <= meta["test_accuracy"] <= 1.0
@@ -45,9 +44,13 @@ def test_first_run_trains_the_classifier_and_the_next_reuses_it(
 
     monkeypatch.setattr(classifier_training, "fit_classifier", must_not_train)
     second = tmp_path / "second"
-    train(compose_cfg(*QUICK, *METRICS, "seed=0", f"data.root={mnist_root}", out=second), second)
-    # training the classifier first left the run's random streams alone: same seed, same weights
-    first_weights, second_weights = generator_weights(first), generator_weights(second)
+    evaluated = (*METRICS, "metrics.every_n_steps=2", "callbacks.sample_grid.every_n_steps=3", "model=gan")
+    train(compose_cfg(*QUICK, *evaluated, "seed=0", f"data.root={mnist_root}", out=second), second)
+    # Training the classifier and the real features first (the first run), or evaluating and drawing
+    # grids in the middle of training (the second) left the run's random streams alone (the MLP D's
+    # dropout draws from them): same seed, same weights.
+    first_weights, second_weights = all_weights(first), all_weights(second)
+    assert any(name.startswith("discriminator.") for name in first_weights)
     assert all(torch.equal(first_weights[k], second_weights[k]) for k in first_weights)
 
 
